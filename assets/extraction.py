@@ -1,0 +1,86 @@
+"""receivables_snapshot: the ledger's state of every account at each closed period."""
+
+
+import dagster as dg
+import polars as pl
+
+from checks.dagster_results import check_specs, combined_results
+from checks.extraction import EXTRACTION_CHECKS, extraction_checks
+from dagster_project.partitions import PREVIOUS_PERIOD, partition_key_of, period_end_of, periods_in_run
+from dagster_project.resources import LakeResource, LedgerResource
+from funding.extract import extract_snapshot, previous_close, require_close
+from funding.ledger import LedgerError
+
+SNAPSHOT_KEY = dg.AssetKey("receivables_snapshot")
+
+
+def snapshot_path(partition_key: str) -> tuple[str, str]:
+    return ("receivables_snapshot", f"{partition_key}.parquet")
+
+
+def headline(snapshot: pl.DataFrame) -> dict[str, dg.MetadataValue]:
+    active = snapshot.filter(pl.col("is_active"))
+    cents = lambda c: int(active[c].sum())  # noqa: E731
+    return {
+        "accounts": dg.MetadataValue.int(snapshot.height),
+        "active_accounts": dg.MetadataValue.int(active.height),
+        "principal_usd": dg.MetadataValue.float(cents("principal_cents") / 100),
+        "total_receivables_usd": dg.MetadataValue.float(cents("total_cents") / 100),
+        "collections_usd": dg.MetadataValue.float(
+            (cents("principal_collections_cents") + cents("finance_charge_collections_cents")) / 100
+        ),
+    }
+
+
+def build_snapshot_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=SNAPSHOT_KEY,
+        partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        deps=[dg.AssetDep(SNAPSHOT_KEY, partition_mapping=PREVIOUS_PERIOD)],
+        check_specs=check_specs(SNAPSHOT_KEY, EXTRACTION_CHECKS),
+        kinds={"sql", "polars", "parquet"},
+        group_name="extraction",
+        description=(
+            "One row per account and closed period: balances, period flows, terms, score, "
+            "delinquency, status and vehicle designation, read from the ledger with the "
+            "bitemporal rule of the ledger contract."
+        ),
+    )
+    def receivables_snapshot(
+        context: dg.AssetExecutionContext, ledger: LedgerResource, lake: LakeResource
+    ) -> dg.MaterializeResult:
+        store = lake.lake
+        per_period_checks = []
+        with ledger.session() as session:
+            closes = session.period_closes()
+            previous_snapshot = None
+            for key in periods_in_run(context):
+                close = require_close(closes, period_end_of(key))
+                prev = previous_close(closes, close.period_end)
+                if prev is not None and previous_snapshot is None:
+                    prev_key = partition_key_of(prev.period_end)
+                    if not store.exists(*snapshot_path(prev_key)):
+                        raise LedgerError(
+                            f"receivables_snapshot {key}: the snapshot of the previous closed period "
+                            f"{prev_key} is missing from the lake; materialize {prev_key} first"
+                        )
+                    previous_snapshot = store.read_frame(*snapshot_path(prev_key))
+                snapshot = extract_snapshot(session, close, prev, previous_snapshot)
+                location = store.write_frame(snapshot, *snapshot_path(key))
+                context.log.info(f"{key}: {snapshot.height} accounts -> {location}")
+                per_period_checks.append(extraction_checks(session, snapshot, close, prev, closes))
+                previous_snapshot = snapshot
+        results = combined_results(per_period_checks, SNAPSHOT_KEY)
+        return dg.MaterializeResult(
+            metadata={
+                **headline(snapshot),
+                "periods": dg.MetadataValue.text(", ".join(periods_in_run(context))),
+                "ledger_cutoff": dg.MetadataValue.text(str(close.closed_at)),
+                "ledger": dg.MetadataValue.text(ledger.display_url),
+                "path": dg.MetadataValue.path(location),
+            },
+            check_results=results,
+        )
+
+    return receivables_snapshot

@@ -1,0 +1,52 @@
+"""Outcomes as Dagster asset check results, with the rows a person needs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import dagster as dg
+
+from checks.outcome import CheckOutcome, combine
+
+
+def check_specs(asset_key: dg.AssetKey, checks: Sequence[tuple[str, str]], blocking=True):
+    return [dg.AssetCheckSpec(name, asset=asset_key, description=text, blocking=blocking)
+            for name, text in checks]
+
+
+def to_check_result(outcome: CheckOutcome, asset_key: dg.AssetKey | None = None) -> dg.AssetCheckResult:
+    metadata = {"summary": dg.MetadataValue.text(outcome.summary)}
+    if outcome.observed is not None:
+        metadata["observed"] = dg.MetadataValue.json(_jsonable(outcome.observed))
+    if outcome.expected is not None:
+        metadata["expected"] = dg.MetadataValue.json(_jsonable(outcome.expected))
+    if outcome.offending:
+        metadata["offending_rows"] = dg.MetadataValue.json(_jsonable(list(outcome.offending)))
+    for key, value in outcome.details.items():
+        metadata[key] = dg.MetadataValue.json(_jsonable(value))
+    return dg.AssetCheckResult(
+        check_name=outcome.name,
+        asset_key=asset_key,
+        passed=outcome.passed,
+        severity=dg.AssetCheckSeverity.ERROR if outcome.blocking else dg.AssetCheckSeverity.WARN,
+        description=outcome.summary,
+        metadata=metadata,
+    )
+
+
+def combined_results(per_period: Sequence[Sequence[CheckOutcome]], asset_key=None) -> list[dg.AssetCheckResult]:
+    """One result per check across the periods of a run, in check order."""
+    by_name: dict[str, list[CheckOutcome]] = {}
+    for outcomes in per_period:
+        for outcome in outcomes:
+            by_name.setdefault(outcome.name, []).append(outcome)
+    return [to_check_result(combine(outs), asset_key) for outs in by_name.values()]
+
+
+def failure_lines(results: Sequence[dg.AssetCheckResult]) -> list[str]:
+    return [f"{r.check_name}: {r.description}" for r in results if not r.passed]
+
+
+def _jsonable(value):
+    return json.loads(json.dumps(value, default=str))
