@@ -57,25 +57,33 @@ class LedgerWriter:
         self.engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
 
     def create_schema(self) -> None:
-        ddl = "ledger_postgres.sql" if self.dialect == "postgresql" else "ledger_sqlite.sql"
-        with self.engine.begin() as conn:
-            for statement in statements(ddl):
-                conn.exec_driver_sql(statement)
+        self._run_script("ledger_postgres.sql" if self.dialect == "postgresql" else "ledger_sqlite.sql")
 
     def finish(self) -> None:
         """Indexes and constraints after the load, then the balance validation."""
-        ddl = (
+        self._run_script(
             "ledger_postgres_after_load.sql"
             if self.dialect == "postgresql"
             else "ledger_sqlite_after_load.sql"
         )
-        with self.engine.begin() as conn:
-            for statement in statements(ddl):
-                conn.exec_driver_sql(statement)
-            conn.exec_driver_sql("ANALYZE")
+        self._run_statements(["ANALYZE"])
         unbalanced = self.unbalanced_entries()
         if unbalanced:
             raise LedgerError(f"loaded ledger has unbalanced entries: {unbalanced[:20]}")
+
+    def _run_script(self, name: str) -> None:
+        self._run_statements(statements(name))
+
+    def _run_statements(self, texts: list[str]) -> None:
+        # Through the driver without parameters, so '%' in DDL stays literal.
+        proxy = self.engine.raw_connection()
+        try:
+            cur = proxy.cursor()
+            for text in texts:
+                cur.execute(text)
+            proxy.commit()
+        finally:
+            proxy.close()
 
     def unbalanced_entries(self) -> list[tuple]:
         query = (

@@ -564,3 +564,40 @@ def _customers(rng, ids, state) -> pl.DataFrame:
             "postal_code": [f"{(i * 13) % 90000 + 10000:05d}" for i in ids],
         }
     )
+
+
+def add_seed_arguments(parser, default_url: str) -> None:
+    defaults = SeedConfig()
+    parser.add_argument("--url", default=default_url, help="SQLAlchemy URL of the ledger to write")
+    parser.add_argument("--accounts", type=int, default=defaults.accounts)
+    parser.add_argument("--months", type=int, default=defaults.months)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument(
+        "--first-period", default=defaults.first_period.strftime("%Y-%m"), help="first month, YYYY-MM"
+    )
+
+
+def run_seed(args) -> int:
+    from funding.ledger import redact
+    from funding.ledger_writer import seed_ledger
+
+    year, month = (int(p) for p in args.first_period.split("-"))
+    config = SeedConfig(
+        accounts=args.accounts, months=args.months, seed=args.seed, first_period=month_end(year, month)
+    )
+    report = seed_ledger(args.url, config)
+    print(
+        f"seeded {redact(args.url)}: {config.accounts:,} accounts, {config.months} months from "
+        f"{args.first_period}, {report.total_rows:,} rows in {report.seconds:.1f}s "
+        f"({report.total_rows / max(report.seconds, 1e-9):,.0f} rows/s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    import argparse
+    import sys
+
+    _parser = argparse.ArgumentParser(prog="python -m funding.seed", description=__doc__.split("\n\n")[0])
+    add_seed_arguments(_parser, default_url="sqlite:///var/ledger.sqlite")
+    sys.exit(run_seed(_parser.parse_args()))

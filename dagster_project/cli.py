@@ -1,0 +1,72 @@
+"""`funding`: the commands people and scripts run by hand.
+
+    funding seed   writes a synthetic ledger (the demo's)
+    funding run    materializes every asset for closed periods, in period order
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+
+from dagster_project.settings import Settings, ensure_dagster_home
+
+
+def _add_seed(sub) -> None:
+    from funding.seed import add_seed_arguments
+
+    parser = sub.add_parser("seed", help="write a synthetic ledger into a fresh database")
+    add_seed_arguments(parser, default_url=Settings.from_env().ledger_url)
+    parser.set_defaults(handler=_seed)
+
+
+def _seed(args) -> int:
+    from funding.seed import run_seed
+
+    return run_seed(args)
+
+
+def _add_run(sub) -> None:
+    parser = sub.add_parser(
+        "run",
+        help="materialize every asset for closed periods, oldest first",
+        description=(
+            "Runs the monthly_close job for each closed period asked (default: every closed "
+            "period without a successful run yet) in period order, through the Dagster "
+            "instance in DAGSTER_HOME, and prints where the outputs are. Stops at the first "
+            "period that fails: later periods build on it."
+        ),
+    )
+    parser.add_argument("--period", help="first period to run, YYYY-MM")
+    parser.add_argument("--through", help="last period to run, YYYY-MM")
+    parser.add_argument("--rerun", action="store_true", help="run periods that already succeeded too")
+    parser.set_defaults(handler=_run)
+
+
+def _run(args) -> int:
+    from dagster_project.runner import run_periods
+
+    settings = Settings.from_env()
+    ensure_dagster_home(settings.dagster_home)
+    return run_periods(settings, first=args.period, through=args.through, rerun=args.rerun)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="funding", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(required=True, dest="command")
+    _add_seed(sub)
+    _add_run(sub)
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+def parse_period(text: str | None) -> date | None:
+    if text is None:
+        return None
+    year, month = text.split("-")
+    return date(int(year), int(month), 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
