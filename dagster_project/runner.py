@@ -37,8 +37,10 @@ def failure_report(result) -> list[str]:
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
+            while error is not None and error.cause is not None:
+                error = error.cause  # the root cause names vehicle, period and rows
             message = error.message.strip() if error else "unknown error"
-            lines.append(f"  step {event.step_key} failed: {message.splitlines()[0]}")
+            lines.append(f"  step {event.step_key} failed: {message}")
     return lines
 
 
