@@ -36,7 +36,6 @@ def build_snapshot_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
     @dg.asset(
         key=SNAPSHOT_KEY,
         partitions_def=partitions_def,
-        backfill_policy=dg.BackfillPolicy.single_run(),
         deps=[dg.AssetDep(SNAPSHOT_KEY, partition_mapping=PREVIOUS_PERIOD)],
         check_specs=check_specs(SNAPSHOT_KEY, EXTRACTION_CHECKS),
         kinds={"sql", "polars", "parquet"},

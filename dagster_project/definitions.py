@@ -5,15 +5,23 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.extraction import build_snapshot_asset
+from assets.funding_structure import build_structure_assets
+from assets.vehicles import build_performance_assets
 from dagster_project.partitions import monthly_periods
-from dagster_project.resources import LakeResource, LedgerResource
+from dagster_project.resources import FixingsResource, LakeResource, LedgerResource
 from dagster_project.settings import Settings
+from funding.vehicle_config import load_vehicles, portfolio_view
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     periods = monthly_periods(settings)
+    vehicles = load_vehicles(settings.vehicles_dir)
     all_assets = [build_snapshot_asset(periods)]
+    all_assets += build_performance_assets(portfolio_view(), periods)
+    for config in vehicles.values():
+        all_assets += build_performance_assets(config, periods)
+        all_assets += build_structure_assets(config, periods)
     monthly_close = dg.define_asset_job(
         "monthly_close",
         selection=dg.AssetSelection.all(),
@@ -26,6 +34,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         resources={
             "ledger": LedgerResource(url=settings.ledger_url),
             "lake": LakeResource(uri=settings.lake_uri),
+            "fixings": FixingsResource(path=str(settings.rate_fixings_path)),
         },
     )
 

@@ -34,3 +34,15 @@ class LakeResource(dg.ConfigurableResource):
     @property
     def lake(self) -> Lake:
         return Lake(self.uri)
+
+
+class FixingsResource(dg.ConfigurableResource):
+    """Index fixings (`RATE_FIXINGS_PATH`): a CSV of index, fixing_date, rate_bps."""
+
+    path: str
+
+    @property
+    def table(self):
+        from funding.fixings import load_fixings
+
+        return load_fixings(self.path)

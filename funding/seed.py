@@ -496,8 +496,8 @@ def _dates(days: np.ndarray) -> pl.Series:
 
 def _designate(rng, m, s_day, ids, open_month, open_day, missed, charged, vehicles, book) -> None:
     """Designations of month m: the warehouse takes half of new originations,
-    the trust takes seasoned current accounts in cuts (some moved from the
-    warehouse), and the warehouse removes accounts that went 60+ days past due."""
+    the trust takes seasoned current undesignated accounts in cuts, and the
+    warehouse removes accounts that went 60+ days past due."""
     warehouse, trust = vehicles[0], vehicles[-1]
     first_day = date(1970, 1, 1) + timedelta(days=int(s_day))
     n = len(ids)
@@ -516,12 +516,6 @@ def _designate(rng, m, s_day, ids, open_month, open_day, missed, charged, vehicl
 
     new = np.flatnonzero((open_month == m) & (rng.random(n) < 0.5))
     designate(new, warehouse, open_day[new])
-    if m == 8 and warehouse != trust:
-        moved = np.flatnonzero(
-            (book.vehicle == warehouse) & ~charged & (missed == 0) & (open_month < m) & (rng.random(n) < 0.3)
-        )
-        remove(moved)
-        designate(moved, trust, np.full(len(moved), s_day))
     if m in (2, 6, 10):
         seasoned = np.flatnonzero(
             (open_month < m) & ~charged & (missed == 0) & (book.vehicle == "") & (rng.random(n) < 0.45)

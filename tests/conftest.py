@@ -4,65 +4,22 @@ both engines."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import uuid
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _as_postgres(args: list[str]) -> list[str]:
-    # The server refuses to run as root: drop to the postgres user.
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+from tests.postgres_server import PostgresUnavailable, running_postgres
 
 
 @pytest.fixture(scope="session")
 def postgres_server():
     """A PostgreSQL server on a free loopback port; fails (never skips) if it cannot start."""
-    if not (PG_BIN / "postgres").exists():
-        pytest.fail(f"PostgreSQL binaries not found in {PG_BIN}: run `make test` (installs postgresql-15)")
-    root = Path(tempfile.mkdtemp(prefix="funding-pg-"))
-    data, sockets = root / "data", root / "sock"
-    data.mkdir()
-    sockets.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-        shutil.chown(data, "postgres")
-        shutil.chown(sockets, "postgres")
-    port = _free_port()
-    init = subprocess.run(
-        _as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"]),
-        capture_output=True, text=True,
-    )
-    if init.returncode:
-        pytest.fail(f"initdb failed: {init.stderr or init.stdout}")
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets} -c fsync=off -c full_page_writes=off"
-    start = subprocess.run(
-        _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"]),
-        capture_output=True, text=True,
-    )
-    if start.returncode:
-        log = (root / "log").read_text() if (root / "log").exists() else ""
-        pytest.fail(f"PostgreSQL did not start: {start.stderr or start.stdout}\n{log}")
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-    finally:
-        subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-                       capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+        with running_postgres() as url:
+            yield url
+    except PostgresUnavailable as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture

@@ -1,0 +1,32 @@
+"""Metadata the capital markets team reads in the UI."""
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+import dagster as dg
+import polars as pl
+
+
+def pct(value: str | Decimal | None, places: int = 2) -> str:
+    if value is None:
+        return "n/a"
+    return f"{Decimal(value) * 100:.{places}f}%"
+
+
+def usd(cents: int | None) -> str:
+    if cents is None:
+        return "n/a"
+    sign = "-" if cents < 0 else ""
+    whole, frac = divmod(abs(int(cents)), 100)
+    return f"{sign}${whole:,}.{frac:02d}"
+
+
+def markdown_table(frame: pl.DataFrame, formats: Mapping[str, callable] | None = None) -> dg.MetadataValue:
+    formats = formats or {}
+    header = "| " + " | ".join(frame.columns) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    lines = [header, rule]
+    for row in frame.iter_rows(named=True):
+        cells = [formats.get(k, str)(v) if v is not None else "" for k, v in row.items()]
+        lines.append("| " + " | ".join(cells) + " |")
+    return dg.MetadataValue.md("\n".join(lines))

@@ -1,0 +1,111 @@
+"""Funding vehicle configuration: one YAML file per vehicle, validated on load.
+
+A vehicle file composes the blocks the stages read: identity and ratios
+(pool performance), eligibility and facility (borrowing base) and the funding
+structure (waterfall, triggers). Unknown keys and bad values are errors that
+name the file, the key and the problem.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import Field, ValidationError, model_validator
+
+from funding.borrowing_base import FacilityConfig
+from funding.eligibility import EligibilityConfig
+from funding.performance import DEFAULT_RATIO_SCHEDULE, RatioSchedule
+from funding.structure import StructureConfig
+
+VehicleId = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,40}$")]
+PORTFOLIO = "portfolio"
+
+
+class VehicleConfigError(ValueError):
+    """A vehicle file that cannot be used, with file, key and problem named."""
+
+
+class VehicleConfig(StructureConfig):
+    id: VehicleId
+    name: str = Field(min_length=1)
+    kind: Literal["warehouse", "trust"]
+    # The first period the vehicle reports (its closing); earlier periods
+    # have no pool figures, borrowing base or waterfall for it.
+    first_period_end: date | None = None
+    ratios: tuple[RatioSchedule, ...] = Field(min_length=1)
+    eligibility: EligibilityConfig | None = None
+    facility: FacilityConfig | None = None
+
+    @model_validator(mode="after")
+    def _kind_fits_blocks(self) -> VehicleConfig:
+        if self.id == PORTFOLIO:
+            raise ValueError(f"vehicle id {PORTFOLIO!r} is reserved for the whole-book view")
+        if self.kind == "warehouse" and (self.eligibility is None or self.facility is None):
+            raise ValueError("a warehouse needs both an `eligibility` and a `facility` block")
+        if self.kind == "trust" and self.facility is not None:
+            raise ValueError("a trust has no `facility` block (that is a warehouse's)")
+        return self
+
+    @property
+    def has_notes(self) -> bool:
+        return bool(self.notes)
+
+    def reports(self, period_end: date) -> bool:
+        return self.first_period_end is None or period_end >= self.first_period_end
+
+
+def portfolio_view() -> VehicleConfig:
+    """The whole book: no file, the default ratio definitions, no structure."""
+    return VehicleConfig.model_construct(
+        id=PORTFOLIO, name="Whole portfolio", kind="trust", ratios=(DEFAULT_RATIO_SCHEDULE,),
+        first_period_end=None, eligibility=None, facility=None, notes=(), fees=(),
+        reserve_account=None, triggers=(),
+    )
+
+
+def _format_errors(path: Path, error: ValidationError) -> str:
+    items = error.errors()
+    locations = [tuple(str(p) for p in item["loc"]) for item in items]
+    lines = []
+    for item, loc in zip(items, locations, strict=True):
+        # "list should have at least 1 item" only echoes a failure inside it.
+        if item["type"] == "too_short" and any(o[: len(loc)] == loc and o != loc for o in locations):
+            continue
+        got = item.get("input")
+        shown = f" (got {got!r})" if isinstance(got, str | int | float | bool) and item["type"] != "value_error" else ""
+        lines.append(f"{path}: {'.'.join(loc) or '(top level)'}: {item['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def load_vehicle(path: Path) -> VehicleConfig:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise VehicleConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise VehicleConfigError(f"{path}: (top level): expected a mapping of keys, got {type(raw).__name__}")
+    try:
+        config = VehicleConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise VehicleConfigError(_format_errors(path, exc)) from None
+    if config.id != path.stem:
+        raise VehicleConfigError(f"{path}: id: {config.id!r} must equal the file name {path.stem!r}")
+    return config
+
+
+def load_vehicles(folder: Path) -> dict[str, VehicleConfig]:
+    """Every `*.yaml` in `folder`, by vehicle id, sorted."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise VehicleConfigError(f"{folder}: VEHICLES_DIR is not a folder")
+    vehicles = {}
+    for path in sorted(folder.glob("*.yaml")):
+        config = load_vehicle(path)
+        vehicles[config.id] = config
+    if not vehicles:
+        raise VehicleConfigError(f"{folder}: no vehicle files (*.yaml)")
+    return vehicles
