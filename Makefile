@@ -25,7 +25,7 @@ install-test: install
 
 demo: install
 	DAGSTER_HOME=$(CURDIR)/var/dagster $(BIN)/funding seed --accounts $(ACCOUNTS) --months $(MONTHS) --seed $(SEED)
-	DAGSTER_HOME=$(CURDIR)/var/dagster $(BIN)/funding run
+	DAGSTER_HOME=$(CURDIR)/var/dagster $(BIN)/funding run --rerun
 
 test: install-test
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

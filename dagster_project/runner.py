@@ -8,8 +8,11 @@ from dagster_project.definitions import build_definitions
 from dagster_project.partitions import partition_key_of
 from dagster_project.settings import Settings
 from funding.ledger import LedgerError, read_ledger, redact
+from funding.vehicle_config import load_vehicles
 
 JOB_NAME = "monthly_close"
+# The full event log is in the instance (and the UI); the console shows problems only.
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def closed_period_keys(settings: Settings) -> list[str]:
@@ -69,7 +72,9 @@ def run_periods(settings: Settings, first: str | None, through: str | None, reru
         if not rerun and succeeded(instance, key):
             continue
         print(f"{key}: running {JOB_NAME} ...", flush=True)
-        result = job.execute_in_process(partition_key=key, instance=instance, raise_on_error=False)
+        result = job.execute_in_process(
+            partition_key=key, instance=instance, raise_on_error=False, run_config=QUIET_CONSOLE
+        )
         if not result.success:
             print(f"{key}: FAILED (run {result.run_id})")
             print("\n".join(failure_report(result)))
@@ -89,5 +94,8 @@ def print_outputs(settings: Settings, wanted: list[str], ran: list[str]) -> None
     print(f"ledger:           {redact(settings.ledger_url)}")
     print(f"lake (Parquet):   {lake.location()}")
     if wanted:
-        print(f"  latest snapshot: {lake.location('receivables_snapshot', wanted[-1] + '.parquet')}")
+        last = wanted[-1]
+        print(f"  latest snapshot: {lake.location('receivables_snapshot', last + '.parquet')}")
+        for vehicle in sorted(load_vehicles(settings.vehicles_dir)) + ["portfolio"]:
+            print(f"  {vehicle:<9} {last}: {lake.location(vehicle)}/<table>/{last}.parquet")
     print(f"Dagster instance: {settings.dagster_home}  (UI: make ui)")

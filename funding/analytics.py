@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from funding.pool import HEADLINE_RATIOS, single_period, units_to_decimal, with_shares
-from funding.snapshot import DPD_BUCKETS
+from funding.snapshot import DPD_BUCKETS, pool_members
 
 RATIO_SCALE = 18
 RATIO_DTYPE = pl.Decimal(38, RATIO_SCALE)
@@ -158,7 +158,9 @@ def _listed_bands() -> pl.DataFrame:
         labels += [MISSING] if with_missing else []
         rows += [(dimension, label, i) for i, label in enumerate(labels)]
     return pl.DataFrame(
-        rows, schema={"dimension": pl.String, "band": pl.String, "band_order": pl.Int64}, orient="row"
+        rows,
+        schema={"dimension": pl.String, "band": pl.String, "band_order": pl.Int64},
+        orient="row",
     )
 
 
@@ -217,11 +219,7 @@ def stratifications(snapshot: pl.DataFrame, vehicle_id: str | None) -> pl.DataFr
     band `missing`; listed bands with no accounts show zeros; a value outside
     the listed ones (e.g. an unexpected grade) is kept and sorts after them.
     """
-    pool = single_period(snapshot)
-    if vehicle_id is None:
-        pool = pool.filter("is_active")
-    else:
-        pool = pool.filter(pl.col("is_active") & (pl.col("vehicle_id") == vehicle_id))
+    pool = pool_members(single_period(snapshot), vehicle_id)
     observed = (
         _long_bands(pool)
         .group_by("dimension", "band")
@@ -261,6 +259,44 @@ def _as_one_frame(snapshots: pl.DataFrame | Sequence[pl.DataFrame]) -> pl.DataFr
     return pl.concat(list(snapshots), how="vertical_relaxed") if snapshots else pl.DataFrame()
 
 
+# The snapshot columns the curves read: a caller can load only these from
+# the lake (a year of a large book is many account-periods).
+VINTAGE_COLUMNS: tuple[str, ...] = (
+    "period_end",
+    "account_id",
+    "opened_on",
+    "months_on_book",
+    "credit_limit_cents",
+    "is_active",
+    "vehicle_id",
+    "delinquency_bucket",
+    "begin_principal_cents",
+    "begin_interest_cents",
+    "begin_fees_cents",
+    "total_cents",
+    "chargeoff_principal_cents",
+    "recoveries_cents",
+    "principal_collections_cents",
+    "finance_charge_collections_cents",
+)
+
+_VINTAGE_SUM_SCHEMA = {
+    "vintage": pl.String,
+    "vintage_month": pl.Int64,
+    "months_on_book": pl.Int64,
+    "account_count": pl.Int64,
+    "origination_credit_limit_cents": pl.Int64,
+    "beginning_principal_cents": pl.Int64,
+    "beginning_total_cents": pl.Int64,
+    "total_receivables_cents": pl.Int64,
+    "chargeoff_principal_cents": pl.Int64,
+    "recoveries_cents": pl.Int64,
+    "payments_cents": pl.Int64,
+    "delinquent_30_plus_cents": pl.Int64,
+    "delinquent_60_plus_cents": pl.Int64,
+}
+
+
 def _vintage_members(history: pl.DataFrame, vehicle_id: str | None) -> pl.DataFrame:
     """Rows (account x period) that make up the vintage points.
 
@@ -286,9 +322,7 @@ def _vintage_members(history: pl.DataFrame, vehicle_id: str | None) -> pl.DataFr
             + (pl.col("opened_on").dt.quarter().cast(pl.Int64) - 1) * 3
         ).alias("vintage_month"),
     )
-    if vehicle_id is None:
-        return frame
-    return frame.filter(pl.col("is_active") & (pl.col("vehicle_id") == vehicle_id))
+    return frame if vehicle_id is None else pool_members(frame, vehicle_id)
 
 
 def _bucket_total(buckets: Sequence[str]) -> pl.Expr:
@@ -329,7 +363,8 @@ def vintage_curves(
     """Static pool curves per origination quarter and months on book.
 
     `snapshots`: the snapshots of consecutive closed periods (a list of
-    per-period frames or one concatenated frame). A point (vintage, m)
+    per-period frames or one concatenated frame; `VINTAGE_COLUMNS` suffice).
+    A point (vintage, m)
     aggregates each account of the vintage at its own age m (its own
     `months_on_book`), so the three origination months of a quarter are
     aligned by age; only points where all three months were observed at age
@@ -360,23 +395,6 @@ def vintage_curves(
     return _vintage_frame(points)
 
 
-_VINTAGE_SUM_SCHEMA = {
-    "vintage": pl.String,
-    "vintage_month": pl.Int64,
-    "months_on_book": pl.Int64,
-    "account_count": pl.Int64,
-    "origination_credit_limit_cents": pl.Int64,
-    "beginning_principal_cents": pl.Int64,
-    "beginning_total_cents": pl.Int64,
-    "total_receivables_cents": pl.Int64,
-    "chargeoff_principal_cents": pl.Int64,
-    "recoveries_cents": pl.Int64,
-    "payments_cents": pl.Int64,
-    "delinquent_30_plus_cents": pl.Int64,
-    "delinquent_60_plus_cents": pl.Int64,
-}
-
-
 def _vintage_frame(points: pl.DataFrame) -> pl.DataFrame:
     """Cumulative sums and the curve ratios of the aggregated points."""
     points = points.cast(_VINTAGE_SUM_SCHEMA).sort("vintage", "months_on_book")
@@ -402,12 +420,12 @@ def _vintage_frame(points: pl.DataFrame) -> pl.DataFrame:
         exact_ratio(
             pl.col("net_chargeoffs_cents"), pl.col("beginning_principal_cents"), multiplier=12
         ).alias("net_chargeoff_rate"),
-        exact_ratio(
-            pl.col("delinquent_30_plus_cents"), pl.col("total_receivables_cents")
-        ).alias("delinquency_30_plus"),
-        exact_ratio(
-            pl.col("delinquent_60_plus_cents"), pl.col("total_receivables_cents")
-        ).alias("delinquency_60_plus"),
+        exact_ratio(pl.col("delinquent_30_plus_cents"), pl.col("total_receivables_cents")).alias(
+            "delinquency_30_plus"
+        ),
+        exact_ratio(pl.col("delinquent_60_plus_cents"), pl.col("total_receivables_cents")).alias(
+            "delinquency_60_plus"
+        ),
         exact_ratio(pl.col("payments_cents"), pl.col("beginning_total_cents")).alias(
             "payment_rate"
         ),
@@ -463,10 +481,7 @@ def roll_rates(
     before, now = single_period(previous_snapshot, "previous_snapshot"), single_period(snapshot)
     if before.height and now.height and before["period_end"].max() >= now["period_end"].min():
         raise ValueError("previous_snapshot must be of an earlier period than snapshot")
-    in_pool = pl.col("is_active")
-    if vehicle_id is not None:
-        in_pool = in_pool & (pl.col("vehicle_id") == vehicle_id)
-    pool = before.filter(in_pool).select(
+    pool = pool_members(before, vehicle_id).select(
         "account_id", pl.col("delinquency_bucket").alias("from_bucket"), "total_cents"
     )
     followed = pool.join(
@@ -534,6 +549,7 @@ def trends(performance_history: pl.DataFrame, periods: int = 13) -> pl.DataFrame
 
 __all__ = [
     "DIMENSIONS",
+    "VINTAGE_COLUMNS",
     "exact_ratio",
     "roll_rates",
     "stratifications",

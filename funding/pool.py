@@ -348,7 +348,9 @@ def definitions_with_headline_averages(
 def _check_history(history: Sequence[tuple[date, Measures]]) -> None:
     ends = [period_end for period_end, _ in history]
     if any(later <= earlier for earlier, later in zip(ends, ends[1:], strict=False)):
-        raise ValueError("performance history must be in period order, oldest first, one per period")
+        raise ValueError(
+            "performance history must be in period order, oldest first, one per period"
+        )
 
 
 def performance_table(
@@ -386,10 +388,7 @@ def performance_table(
     columns = [
         pl.Series("period_end", [p for p, _ in history], dtype=pl.Date),
         pl.Series("days_in_period", [p.day for p, _ in history], dtype=pl.Int64),
-        *(
-            _measure_series(_column_name(n), [m.get(n) for _, m in history])
-            for n in measure_names
-        ),
+        *(_measure_series(_column_name(n), [m.get(n) for _, m in history]) for n in measure_names),
         *(
             pl.Series(n, [_ratio_text(r.get(n)) for r in ratio_rows], dtype=pl.String)
             for n in ratio_names
