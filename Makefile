@@ -8,7 +8,7 @@ ACCOUNTS ?= 20000
 MONTHS ?= 15
 SEED ?= 7
 
-.PHONY: install install-test demo test lint ui bench clean
+.PHONY: install install-test demo demo-s3 test lint ui bench clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -41,3 +41,6 @@ bench: install-test
 
 clean:
 	rm -rf var .env
+
+demo-s3: install-test
+	bash scripts/demo-s3

@@ -4,6 +4,7 @@
 import dagster as dg
 import polars as pl
 
+from assets.lake_layout import snapshot_meta_path, snapshot_path
 from checks.dagster_results import check_specs, combined_results
 from checks.extraction import EXTRACTION_CHECKS, extraction_checks
 from dagster_project.partitions import PREVIOUS_PERIOD, partition_key_of, period_end_of, periods_in_run
@@ -12,10 +13,6 @@ from funding.extract import extract_snapshot, previous_close, require_close
 from funding.ledger import LedgerError
 
 SNAPSHOT_KEY = dg.AssetKey("receivables_snapshot")
-
-
-def snapshot_path(partition_key: str) -> tuple[str, str]:
-    return ("receivables_snapshot", f"{partition_key}.parquet")
 
 
 def headline(snapshot: pl.DataFrame) -> dict[str, dg.MetadataValue]:
@@ -67,6 +64,12 @@ def build_snapshot_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
                     previous_snapshot = store.read_frame(*snapshot_path(prev_key))
                 snapshot = extract_snapshot(session, close, prev, previous_snapshot)
                 location = store.write_frame(snapshot, *snapshot_path(key))
+                store.write_json(
+                    {"period_end": str(close.period_end), "cutoff": close.closed_at.isoformat(sep=" "),
+                     "previous_period_end": str(prev.period_end) if prev else None,
+                     "previous_cutoff": prev.closed_at.isoformat(sep=" ") if prev else None},
+                    *snapshot_meta_path(key),
+                )
                 context.log.info(f"{key}: {snapshot.height} accounts -> {location}")
                 per_period_checks.append(extraction_checks(session, snapshot, close, prev, closes))
                 previous_snapshot = snapshot

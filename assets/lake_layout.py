@@ -9,3 +9,8 @@ def table_path(vehicle_id: str, table: str, partition_key: str, ext: str = "parq
 
 def snapshot_path(partition_key: str) -> tuple[str, str]:
     return (SNAPSHOT, f"{partition_key}.parquet")
+
+
+def snapshot_meta_path(partition_key: str) -> tuple[str, str]:
+    """The cutoff and window a snapshot was read with (for manifests)."""
+    return (SNAPSHOT, f"{partition_key}.json")

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
 from assets.extraction import build_snapshot_asset
 from assets.funding_structure import build_structure_assets
 from assets.vehicles import build_performance_assets
 from dagster_project.partitions import monthly_periods
-from dagster_project.resources import FixingsResource, LakeResource, LedgerResource
+from dagster_project.resources import (
+    FixingsResource,
+    LakeResource,
+    LedgerResource,
+    MailResource,
+    PublisherResource,
+    TapeKeyResource,
+)
 from dagster_project.settings import Settings
 from funding.vehicle_config import load_vehicles, portfolio_view
 
@@ -35,6 +44,12 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             "ledger": LedgerResource(url=settings.ledger_url),
             "lake": LakeResource(uri=settings.lake_uri),
             "fixings": FixingsResource(path=str(settings.rate_fixings_path)),
+            "publisher": PublisherResource(uri=settings.publish_uri),
+            "tape_key": TapeKeyResource(
+                key=dg.EnvVar("TAPE_HMAC_KEY") if os.environ.get("TAPE_HMAC_KEY") else "",
+                key_file=str(settings.tape_key_file),
+            ),
+            "mail": MailResource(smtp_url=settings.smtp_url or "", outbox=str(settings.outbox_dir)),
         },
     )
 

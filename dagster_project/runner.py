@@ -93,9 +93,25 @@ def print_outputs(settings: Settings, wanted: list[str], ran: list[str]) -> None
     print(f"\nperiods run now: {', '.join(ran) if ran else 'none (all closed periods were already done)'}")
     print(f"ledger:           {redact(settings.ledger_url)}")
     print(f"lake (Parquet):   {lake.location()}")
+    print(f"published to:     {settings.publish_uri}")
     if wanted:
         last = wanted[-1]
-        print(f"  latest snapshot: {lake.location('receivables_snapshot', last + '.parquet')}")
-        for vehicle in sorted(load_vehicles(settings.vehicles_dir)) + ["portfolio"]:
-            print(f"  {vehicle:<9} {last}: {lake.location(vehicle)}/<table>/{last}.parquet")
+        print(f"latest period {last}:")
+        print(f"  snapshot  {lake.location('receivables_snapshot', last + '.parquet')}")
+        for vehicle in sorted(load_vehicles(settings.vehicles_dir)):
+            path = (vehicle, "package", f"{last}.json")
+            if lake.exists(*path):
+                package = lake.read_json(*path)
+                report = package["files"].get("investor_report.html")
+                print(f"  {vehicle:<9} v{package['version']} report: {_publish_location(settings, report)}")
+            else:
+                print(f"  {vehicle:<9} no package for {last}")
     print(f"Dagster instance: {settings.dagster_home}  (UI: make ui)")
+
+
+def _publish_location(settings: Settings, key: str | None) -> str:
+    if key is None:
+        return "-"
+    from funding.publish import target_for
+
+    return target_for(settings.publish_uri).uri(key)

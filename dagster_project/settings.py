@@ -25,6 +25,9 @@ class Settings:
     publish_uri: str
     dagster_home: Path
     first_period: str  # YYYY-MM: the first monthly partition
+    tape_key_file: Path = Path()  # where the demo keeps a generated TAPE_HMAC_KEY
+    smtp_url: str | None = None
+    outbox_dir: Path = Path()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -39,6 +42,9 @@ class Settings:
             publish_uri=os.environ.get("PUBLISH_URI", str(var / "publish")),
             dagster_home=Path(os.environ.get("DAGSTER_HOME", var / "dagster")),
             first_period=os.environ.get("FIRST_PERIOD", "2025-01"),
+            tape_key_file=var / "tape_hmac_key",
+            smtp_url=os.environ.get("SMTP_URL") or None,
+            outbox_dir=var / "outbox",
         )
 
 

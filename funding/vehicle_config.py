@@ -16,6 +16,7 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from funding.borrowing_base import FacilityConfig
+from funding.delivery import DeliveryConfig, InvestorConfig
 from funding.eligibility import EligibilityConfig
 from funding.performance import DEFAULT_RATIO_SCHEDULE, RatioSchedule
 from funding.structure import StructureConfig
@@ -38,6 +39,8 @@ class VehicleConfig(StructureConfig):
     ratios: tuple[RatioSchedule, ...] = Field(min_length=1)
     eligibility: EligibilityConfig | None = None
     facility: FacilityConfig | None = None
+    investors: tuple[InvestorConfig, ...] = ()
+    delivery: DeliveryConfig = DeliveryConfig()
 
     @model_validator(mode="after")
     def _kind_fits_blocks(self) -> VehicleConfig:

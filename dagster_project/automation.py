@@ -1,0 +1,72 @@
+"""When the monthly job runs by itself: as soon as the ledger closes a
+period (sensor on `period_closes`), and at the latest on a configured
+business day of the month (schedule). Whichever comes first starts the run
+for that period; the other finds the period's run and does nothing. Runs
+cover every vehicle, so the run key is the period; a period is never
+started twice by automation (a failed run is left for a person to re-run
+after fixing the cause)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import dagster as dg
+
+from dagster_project.partitions import partition_key_of
+from funding.ledger import LedgerError, read_ledger
+
+JOB = "monthly_close"
+
+
+def nth_business_day(day: date) -> int | None:
+    """Which business day (Mon-Fri) of its month `day` is; None on weekends.
+    Bank holidays are not modelled: set the configured day with that in mind."""
+    if day.weekday() >= 5:
+        return None
+    return sum(1 for d in range(1, day.day + 1) if date(day.year, day.month, d).weekday() < 5)
+
+
+def latest_closed_period(ledger_url: str) -> str | None:
+    with read_ledger(ledger_url) as session:
+        closes = session.period_closes()
+    return partition_key_of(max(c.period_end for c in closes)) if closes else None
+
+
+def period_already_run(instance: dg.DagsterInstance, key: str) -> bool:
+    runs = instance.get_run_records(
+        filters=dg.RunsFilter(job_name=JOB, tags={"dagster/partition": key}), limit=1
+    )
+    return bool(runs)
+
+
+def _request(instance, ledger_url: str, partitions_def, source: str):
+    try:
+        key = latest_closed_period(ledger_url)
+    except LedgerError as exc:
+        return dg.SkipReason(f"cannot read period_closes: {exc}")
+    if key is None:
+        return dg.SkipReason("the ledger has no closed period yet")
+    if key not in partitions_def.get_partition_keys():
+        return dg.SkipReason(f"closed period {key} is outside the partitions (FIRST_PERIOD)")
+    if period_already_run(instance, key):
+        return dg.SkipReason(f"period {key} already has a run")
+    return dg.RunRequest(run_key=key, partition_key=key, tags={"funding/trigger": source})
+
+
+def build_automation(ledger_url: str, partitions_def, business_day: int):
+    @dg.sensor(job_name=JOB, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED,
+               description="Starts the monthly job for a period as soon as period_closes has its row.")
+    def period_close_sensor(context: dg.SensorEvaluationContext):
+        return _request(context.instance, ledger_url, partitions_def, "period_close_sensor")
+
+    @dg.schedule(job_name=JOB, cron_schedule="0 6 * * 1-5", execution_timezone="UTC",
+                 default_status=dg.DefaultScheduleStatus.STOPPED,
+                 description=f"On business day {business_day} of each month, runs the latest closed period "
+                 "if the period-close sensor has not already.")
+    def monthly_delivery_schedule(context: dg.ScheduleEvaluationContext):
+        today = (context.scheduled_execution_time or datetime.now()).date()
+        if nth_business_day(today) != business_day:
+            return dg.SkipReason(f"{today} is not business day {business_day} of the month")
+        return _request(context.instance, ledger_url, partitions_def, "monthly_delivery_schedule")
+
+    return [period_close_sensor], [monthly_delivery_schedule]
