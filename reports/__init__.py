@@ -1,0 +1,11 @@
+"""Investor report: Jinja2 templates over the published figure frames, one
+self-contained HTML file (inline CSS, inline SVG charts) and its PDF.
+
+    html = render_html(ReportData(...))
+    pdf = render_pdf(html)  # byte-identical for the same HTML
+"""
+
+from reports.data import ReportData
+from reports.render import environment, render_html, render_pdf
+
+__all__ = ["ReportData", "environment", "render_html", "render_pdf"]
