@@ -17,14 +17,12 @@ def check_specs(asset_key: dg.AssetKey, checks: Sequence[tuple[str, str]], block
 
 def to_check_result(outcome: CheckOutcome, asset_key: dg.AssetKey | None = None) -> dg.AssetCheckResult:
     metadata = {"summary": dg.MetadataValue.text(outcome.summary)}
-    if outcome.observed is not None:
-        metadata["observed"] = dg.MetadataValue.json(_jsonable(outcome.observed))
-    if outcome.expected is not None:
-        metadata["expected"] = dg.MetadataValue.json(_jsonable(outcome.expected))
+    for key, value in (("observed", outcome.observed), ("expected", outcome.expected),
+                       *outcome.details.items()):
+        if value is not None:
+            metadata[key] = _metadata_value(value)
     if outcome.offending:
         metadata["offending_rows"] = dg.MetadataValue.json(_jsonable(list(outcome.offending)))
-    for key, value in outcome.details.items():
-        metadata[key] = dg.MetadataValue.json(_jsonable(value))
     return dg.AssetCheckResult(
         check_name=outcome.name,
         asset_key=asset_key,
@@ -46,6 +44,13 @@ def combined_results(per_period: Sequence[Sequence[CheckOutcome]], asset_key=Non
 
 def failure_lines(results: Sequence[dg.AssetCheckResult]) -> list[str]:
     return [f"{r.check_name}: {r.description}" for r in results if not r.passed]
+
+
+def _metadata_value(value) -> dg.MetadataValue:
+    value = _jsonable(value)
+    if isinstance(value, dict | list):
+        return dg.MetadataValue.json(value)
+    return dg.MetadataValue.text(str(value))
 
 
 def _jsonable(value):

@@ -12,26 +12,29 @@ from checks.outcome import CheckOutcome, offending_rows
 
 VALIDATION_CHECKS = (
     "snapshot_expectations",
+    "snapshot_warnings",
     "tape_expectations",
+    "tape_warnings",
     "tape_ties_to_pool_performance",
     "continuity_with_published",
-    "receivable_posting_after_chargeoff",
 )
 
 
-def merge_outcomes(name: str, outcomes: Sequence[CheckOutcome]) -> CheckOutcome:
-    """One blocking check out of a suite's expectations: failed expectations
-    are listed with their observed values and offending rows."""
-    failed = [o for o in outcomes if not o.passed and o.blocking]
+def merge_outcomes(name: str, outcomes: Sequence[CheckOutcome], blocking: bool) -> CheckOutcome:
+    """One Dagster check out of a suite's blocking (or warning) expectations:
+    the failed ones are listed with their observed values and offending rows."""
+    mine = [o for o in outcomes if o.blocking == blocking]
+    failed = [o for o in mine if not o.passed]
     if not failed:
-        return CheckOutcome(name, True, f"all {len(outcomes)} expectations met",
-                            observed={o.name: "passed" for o in outcomes})
+        return CheckOutcome(name, True, f"all {len(mine)} expectations met: {', '.join(o.name for o in mine)}",
+                            blocking=blocking)
     rows = [{"expectation": o.name, **row} for o in failed for row in o.offending]
     return CheckOutcome(
         name, False, " | ".join(o.summary for o in failed),
         observed={o.name: o.observed for o in failed},
         expected={o.name: o.expected for o in failed},
         offending=offending_rows(rows),
+        blocking=blocking,
     )
 
 
@@ -90,21 +93,6 @@ def continuity_with_published(label: str, target, vehicle_id: str, previous_key:
             f"differ from the ending of {previous_key} v{manifest['version']} as published {off}; "
             f"restate {previous_key} first"),
         offending=offending_rows(off),
-    )
-
-
-def posted_after_chargeoff(label: str, pool: pl.DataFrame) -> CheckOutcome:
-    """Receivable postings that first count after the account's charge-off (a
-    warning: balances still follow the postings)."""
-    bad = pool.filter(pl.col("posted_after_chargeoff")).select(
-        "account_id", "charged_off_on", "principal_cents", "interest_cents", "fees_cents").sort("account_id")
-    passed = bad.height == 0
-    return CheckOutcome(
-        "receivable_posting_after_chargeoff", passed,
-        f"{label}: " + ("no receivable postings after charge-off" if passed else
-                        f"{bad.height} charged-off accounts have receivable postings after the charge-off; "
-                        f"account ids {bad['account_id'].head(20).to_list()}"),
-        observed=bad.height, expected=0, offending=offending_rows(bad.head(20).to_dicts()), blocking=False,
     )
 
 

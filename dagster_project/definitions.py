@@ -8,7 +8,9 @@ import dagster as dg
 
 from assets.extraction import build_snapshot_asset
 from assets.funding_structure import build_structure_assets
+from assets.publishing import build_publishing_assets
 from assets.vehicles import build_performance_assets
+from dagster_project.automation import build_automation
 from dagster_project.partitions import monthly_periods
 from dagster_project.resources import (
     FixingsResource,
@@ -31,15 +33,19 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     for config in vehicles.values():
         all_assets += build_performance_assets(config, periods)
         all_assets += build_structure_assets(config, periods)
+        all_assets += build_publishing_assets(config, periods, settings.vehicles_dir)
     monthly_close = dg.define_asset_job(
         "monthly_close",
         selection=dg.AssetSelection.all(),
         partitions_def=periods,
         description="Every asset of every vehicle for one closed period.",
     )
+    sensors, schedules = build_automation(settings.ledger_url, periods, settings.delivery_business_day)
     return dg.Definitions(
         assets=all_assets,
         jobs=[monthly_close],
+        sensors=sensors,
+        schedules=schedules,
         resources={
             "ledger": LedgerResource(url=settings.ledger_url),
             "lake": LakeResource(uri=settings.lake_uri),

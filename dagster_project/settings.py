@@ -28,6 +28,7 @@ class Settings:
     tape_key_file: Path = Path()  # where the demo keeps a generated TAPE_HMAC_KEY
     smtp_url: str | None = None
     outbox_dir: Path = Path()
+    delivery_business_day: int = 5  # the schedule runs the latest closed period on this business day
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -45,6 +46,7 @@ class Settings:
             tape_key_file=var / "tape_hmac_key",
             smtp_url=os.environ.get("SMTP_URL") or None,
             outbox_dir=var / "outbox",
+            delivery_business_day=int(os.environ.get("DELIVERY_BUSINESS_DAY", "5")),
         )
 
 

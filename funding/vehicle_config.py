@@ -16,6 +16,7 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from funding.borrowing_base import FacilityConfig
+from funding.data_quality import DataQualityConfig
 from funding.delivery import DeliveryConfig, InvestorConfig
 from funding.eligibility import EligibilityConfig
 from funding.performance import DEFAULT_RATIO_SCHEDULE, RatioSchedule
@@ -39,6 +40,7 @@ class VehicleConfig(StructureConfig):
     ratios: tuple[RatioSchedule, ...] = Field(min_length=1)
     eligibility: EligibilityConfig | None = None
     facility: FacilityConfig | None = None
+    data_quality: DataQualityConfig = DataQualityConfig()
     investors: tuple[InvestorConfig, ...] = ()
     delivery: DeliveryConfig = DeliveryConfig()
 

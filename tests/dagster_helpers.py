@@ -21,6 +21,8 @@ def settings_for(
         publish_uri=str(tmp_path / "publish"),
         dagster_home=tmp_path / "dagster",
         first_period=first_period,
+        tape_key_file=tmp_path / "var" / "tape_hmac_key",
+        outbox_dir=tmp_path / "var" / "outbox",
     )
     values.update(overrides)
     return Settings(**values)
