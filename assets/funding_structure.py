@@ -12,6 +12,7 @@ from assets.metadata import markdown_table, usd
 from assets.vehicles import _not_reporting, previous_month_end
 from checks.dagster_results import to_check_result
 from checks.outcome import CheckOutcome, offending_rows
+from checks.vehicle import waterfall_outcome
 from dagster_project.partitions import PREVIOUS_PERIOD, partition_key_of, period_end_of
 from dagster_project.resources import FixingsResource, LakeResource
 from funding.borrowing_base import compute_borrowing_base
@@ -19,7 +20,7 @@ from funding.eligibility import evaluate_eligibility
 from funding.pool import pool_measures
 from funding.snapshot import pool_members
 from funding.vehicle_config import VehicleConfig
-from funding.waterfall import PeriodInputs, VehicleState, check_invariants, initial_state, run_waterfall
+from funding.waterfall import PeriodInputs, VehicleState, initial_state, run_waterfall
 
 
 def build_structure_assets(config: VehicleConfig, partitions_def) -> list[dg.AssetsDefinition]:
@@ -148,14 +149,7 @@ def _waterfall_asset(config: VehicleConfig, partitions_def):
         store.write_frame(triggers, *table_path(vid, "trigger_tests", key))
         store.write_bytes(result.state.to_json().encode(), *_state_path(vid, key))
         store.write_bytes(result.opening.to_json().encode(), *table_path(vid, "waterfall_opening", key, "json"))
-        violations = check_invariants(result)
-        outcome = CheckOutcome(
-            "waterfall_invariants", not violations,
-            f"{vid} {key}: waterfall invariants " + ("hold" if not violations else
-                                                    "broken: " + "; ".join(v.message for v in violations[:20])),
-            observed={"sources_cents": result.sources_total, "uses_cents": result.uses_total},
-            offending=offending_rows([{"invariant": v.invariant, "message": v.message} for v in violations]),
-        )
+        outcome = waterfall_outcome(vid, key, result)
         return dg.MaterializeResult(
             metadata={
                 "status": dg.MetadataValue.text(result.state.status + (" (cash trap)" if result.state.cash_trap else "")),

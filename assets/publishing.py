@@ -19,7 +19,6 @@ from assets.lake_layout import snapshot_meta_path, snapshot_path, table_path
 from assets.metadata import markdown_table
 from assets.vehicles import _not_reporting, previous_month_end
 from checks.dagster_results import to_check_result
-from checks.outcome import CheckOutcome, offending_rows
 from checks.validation import (
     VALIDATION_CHECKS,
     continuity_with_published,

@@ -3,7 +3,6 @@
 waterfall and the borrowing base certificate."""
 
 from datetime import date, timedelta
-from decimal import Decimal
 
 import dagster as dg
 import polars as pl
@@ -12,23 +11,13 @@ from assets.extraction import SNAPSHOT_KEY
 from assets.lake_layout import snapshot_path, table_path
 from assets.metadata import markdown_table, pct, usd
 from checks.dagster_results import to_check_result
-from checks.outcome import CheckOutcome, offending_rows
-from dagster_project.partitions import PREVIOUS_PERIOD, partition_key_of, period_end_of
+from checks.vehicle import pool_rollforward_outcome
+from dagster_project.partitions import partition_key_of, period_end_of
 from dagster_project.resources import LakeResource
 from funding.analytics import roll_rates, stratifications, trends, vintage_curves
-from funding.borrowing_base import compute_borrowing_base
-from funding.eligibility import evaluate_eligibility
 from funding.lake import Lake
 from funding.pool import delinquency_table, performance_row, pool_measures, pool_rollforward
 from funding.vehicle_config import PORTFOLIO, VehicleConfig
-from funding.waterfall import (
-    MissingPredecessorError,
-    PeriodInputs,
-    VehicleState,
-    check_invariants,
-    initial_state,
-    run_waterfall,
-)
 
 HISTORY_PERIODS = 3  # this period and the two before: enough for 3-month averages
 TREND_PERIODS = 13
@@ -100,14 +89,7 @@ def build_performance_assets(config: VehicleConfig, partitions_def) -> list[dg.A
         store.write_frame(row, *table_path(vid, "pool_performance", key))
         store.write_frame(rollforward, *table_path(vid, "pool_rollforward", key))
         store.write_frame(delinquency, *table_path(vid, "delinquency", key))
-        off = rollforward.filter(pl.col("difference_cents") != 0)
-        outcome = CheckOutcome(
-            "pool_rollforward",
-            off.height == 0,
-            f"{vid} {key}: pool roll-forward " + ("holds to the cent" if off.height == 0 else
-                                                 f"is off: {off.to_dicts()}"),
-            offending=offending_rows(off.to_dicts()),
-        )
+        outcome = pool_rollforward_outcome(vid, key, rollforward)
         first = row.to_dicts()[0]
         return dg.MaterializeResult(
             metadata={

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import polars as pl
 import sqlalchemy as sa
 
-from funding.ledger import LedgerError, dialect_of, redact
+from funding.ledger import LedgerError, dialect_of
 from funding.sql import statements
 
 

@@ -324,7 +324,7 @@ def generate(config: SeedConfig) -> Iterator[tuple[str, pl.DataFrame]]:
         ret = rng.random(len(p_idx)) < 0.004
         r_idx = p_idx[ret]
         book.add(
-            "PAYMENT_REVERSAL", ids[r_idx], due_day[r_idx] + 3,
+            "PAYMENT_REVERSAL", ids[r_idx], np.minimum(due_day[r_idx] + 3, e_day),
             [(CASH, -amount[r_idx]), (R_FEE, to_fees[r_idx]), (R_INT, to_int[r_idx]), (R_PRIN, to_prin[r_idx])],
             reverses=pay_ids[ret],
         )
@@ -338,7 +338,7 @@ def generate(config: SeedConfig) -> Iterator[tuple[str, pl.DataFrame]]:
 
         # -- late fees, some waived --
         late = np.flatnonzero(roll | new_miss)
-        book.add("FEE_CHARGE", ids[late], due_day[late] + 1, [(R_FEE, LATE_FEE), (INC_FEE, -LATE_FEE)])
+        book.add("FEE_CHARGE", ids[late], np.minimum(due_day[late] + 1, e_day), [(R_FEE, LATE_FEE), (INC_FEE, -LATE_FEE)])
         fees[late] += LATE_FEE
         waive = late[rng.random(len(late)) < 0.05]
         book.add("WAIVER", ids[waive], np.minimum(due_day[waive] + 5, e_day), [(R_FEE, -LATE_FEE), (INC_FEE, LATE_FEE)])

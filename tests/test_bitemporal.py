@@ -159,3 +159,24 @@ def test_same_results_on_both_engines(sqlite_url, postgres_url):
     assert list(lite) == list(pg)
     for period_end in lite:
         assert lite[period_end].equals(pg[period_end]), period_end
+
+
+def test_sqlite_timestamps_in_mixed_text_forms_compare_as_timestamps(sqlite_url):
+    """The cutoff is 2026-02-04 18:00:00; postings in other text forms either
+    side of it count or not by time, never by text order."""
+    import sqlite3
+
+    b = book()
+    at_cutoff = b.simple(1, "PURCHASE", 100, date(2026, 1, 10), datetime(2026, 1, 10))
+    before = b.simple(1, "PURCHASE", 200, date(2026, 1, 10), datetime(2026, 1, 10))
+    after = b.simple(1, "PURCHASE", 400, date(2026, 1, 10), datetime(2026, 1, 10))
+    path = b.write(sqlite_url).removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        for entry_id, text in ((at_cutoff, "2026-02-04T18:00:00"),        # 'T' sorts after ' ' as text
+                               (before, "2026-02-04 17:59:59.999"),
+                               (after, "2026-02-04 18:00:00.5")):
+            conn.execute("UPDATE journal_entries SET posted_at = ? WHERE entry_id = ?", (text, entry_id))
+        conn.execute("UPDATE period_closes SET closed_at = '2026-02-04 18:00:00' WHERE period_end = '2026-01-31'")
+    snaps = snapshots(sqlite_url)
+    assert row(snaps[JAN], 1)["purchases_cents"] == 300
+    assert row(snaps[FEB], 1)["purchases_cents"] == 400
