@@ -1,13 +1,17 @@
 """receivables_snapshot: the ledger's state of every account at each closed period."""
 
-
 import dagster as dg
 import polars as pl
 
 from assets.lake_layout import snapshot_meta_path, snapshot_path
 from checks.dagster_results import check_specs, combined_results
 from checks.extraction import EXTRACTION_CHECKS, extraction_checks
-from dagster_project.partitions import PREVIOUS_PERIOD, partition_key_of, period_end_of, periods_in_run
+from dagster_project.partitions import (
+    PREVIOUS_PERIOD,
+    partition_key_of,
+    period_end_of,
+    periods_in_run,
+)
 from dagster_project.resources import LakeResource, LedgerResource
 from funding.extract import extract_snapshot, previous_close, require_close
 from funding.ledger import LedgerError
@@ -65,9 +69,12 @@ def build_snapshot_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
                 snapshot = extract_snapshot(session, close, prev, previous_snapshot)
                 location = store.write_frame(snapshot, *snapshot_path(key))
                 store.write_json(
-                    {"period_end": str(close.period_end), "cutoff": close.closed_at.isoformat(sep=" "),
-                     "previous_period_end": str(prev.period_end) if prev else None,
-                     "previous_cutoff": prev.closed_at.isoformat(sep=" ") if prev else None},
+                    {
+                        "period_end": str(close.period_end),
+                        "cutoff": close.closed_at.isoformat(sep=" "),
+                        "previous_period_end": str(prev.period_end) if prev else None,
+                        "previous_cutoff": prev.closed_at.isoformat(sep=" ") if prev else None,
+                    },
                     *snapshot_meta_path(key),
                 )
                 context.log.info(f"{key}: {snapshot.height} accounts -> {location}")

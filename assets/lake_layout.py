@@ -3,7 +3,9 @@
 SNAPSHOT = "receivables_snapshot"
 
 
-def table_path(vehicle_id: str, table: str, partition_key: str, ext: str = "parquet") -> tuple[str, ...]:
+def table_path(
+    vehicle_id: str, table: str, partition_key: str, ext: str = "parquet"
+) -> tuple[str, ...]:
     return (vehicle_id, table, f"{partition_key}.{ext}")
 
 

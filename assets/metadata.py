@@ -21,7 +21,9 @@ def usd(cents: int | None) -> str:
     return f"{sign}${whole:,}.{frac:02d}"
 
 
-def markdown_table(frame: pl.DataFrame, formats: Mapping[str, callable] | None = None) -> dg.MetadataValue:
+def markdown_table(
+    frame: pl.DataFrame, formats: Mapping[str, callable] | None = None
+) -> dg.MetadataValue:
     formats = formats or {}
     header = "| " + " | ".join(frame.columns) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"

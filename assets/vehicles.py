@@ -39,7 +39,9 @@ def _not_reporting(config: VehicleConfig, key: str, *checks: str) -> dg.Material
     note = f"{config.id} reports from {config.first_period_end:%Y-%m}; nothing to compute for {key}"
     return dg.MaterializeResult(
         metadata={"status": dg.MetadataValue.text(note)},
-        check_results=[dg.AssetCheckResult(check_name=c, passed=True, description=note) for c in checks],
+        check_results=[
+            dg.AssetCheckResult(check_name=c, passed=True, description=note) for c in checks
+        ],
     )
 
 
@@ -69,19 +71,30 @@ def build_performance_assets(config: VehicleConfig, partitions_def) -> list[dg.A
         key=perf_key,
         partitions_def=partitions_def,
         deps=[SNAPSHOT_KEY],
-        check_specs=[dg.AssetCheckSpec("pool_rollforward", asset=perf_key, blocking=True,
-                                       description="Pool roll-forward with additions and removals holds to the cent.")],
+        check_specs=[
+            dg.AssetCheckSpec(
+                "pool_rollforward",
+                asset=perf_key,
+                blocking=True,
+                description="Pool roll-forward with additions and removals holds to the cent.",
+            )
+        ],
         kinds={"polars"},
         group_name=vid,
         description=f"Pool measures, roll-forward, delinquency and ratios of {config.name}.",
     )
-    def pool_performance(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+    def pool_performance(
+        context: dg.AssetExecutionContext, lake: LakeResource
+    ) -> dg.MaterializeResult:
         key = context.partition_key
         if (skipped := _not_reporting(config, key, "pool_rollforward")) is not None:
             return skipped
         store = lake.lake
-        history = [(pe, pool_measures(s, members)) for pe, s in _available_snapshots(store, key, HISTORY_PERIODS)
-                   if config.reports(pe)]
+        history = [
+            (pe, pool_measures(s, members))
+            for pe, s in _available_snapshots(store, key, HISTORY_PERIODS)
+            if config.reports(pe)
+        ]
         row = performance_row(history, config.ratios)
         snapshot = _read_snapshot(store, key)
         rollforward = pool_rollforward(snapshot, members)
@@ -98,8 +111,10 @@ def build_performance_assets(config: VehicleConfig, partitions_def) -> list[dg.A
                 "net_chargeoff_rate": dg.MetadataValue.text(pct(first.get("net_chargeoff_rate"))),
                 "delinquency_60_plus": dg.MetadataValue.text(pct(first.get("delinquency_60_plus"))),
                 "accounts": dg.MetadataValue.int(int(first["account_count"])),
-                "rollforward": markdown_table(rollforward.select(pl.exclude("difference_cents")),
-                                              {c: usd for c in rollforward.columns if c.endswith("_cents")}),
+                "rollforward": markdown_table(
+                    rollforward.select(pl.exclude("difference_cents")),
+                    {c: usd for c in rollforward.columns if c.endswith("_cents")},
+                ),
             },
             check_results=[to_check_result(outcome, perf_key)],
         )
@@ -120,7 +135,7 @@ def build_performance_assets(config: VehicleConfig, partitions_def) -> list[dg.A
         snapshots = _available_snapshots(store, key, 10_000)
         current = snapshots[-1][1]
         strat = stratifications(current, members)
-        rolls = (roll_rates(snapshots[-2][1], current, members) if len(snapshots) > 1 else None)
+        rolls = roll_rates(snapshots[-2][1], current, members) if len(snapshots) > 1 else None
         vintages = vintage_curves([s for _, s in snapshots], members)
         perf_history = _performance_history(store, vid, key, TREND_PERIODS)
         trend = trends(perf_history, TREND_PERIODS)
@@ -129,11 +144,15 @@ def build_performance_assets(config: VehicleConfig, partitions_def) -> list[dg.A
         store.write_frame(trend, *table_path(vid, "trends", key))
         if rolls is not None:
             store.write_frame(rolls, *table_path(vid, "roll_rates", key))
-        return dg.MaterializeResult(metadata={
-            "stratification_rows": dg.MetadataValue.int(strat.height),
-            "vintages": dg.MetadataValue.int(vintages.select(pl.first()).n_unique() if vintages.height else 0),
-            "trend_periods": dg.MetadataValue.int(trend.height),
-        })
+        return dg.MaterializeResult(
+            metadata={
+                "stratification_rows": dg.MetadataValue.int(strat.height),
+                "vintages": dg.MetadataValue.int(
+                    vintages.select(pl.first()).n_unique() if vintages.height else 0
+                ),
+                "trend_periods": dg.MetadataValue.int(trend.height),
+            }
+        )
 
     return [pool_performance, analytics]
 

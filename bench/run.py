@@ -37,7 +37,9 @@ def measure(url: str, config: SeedConfig) -> dict:
         closes = session.period_closes()
         snapshot = None
         for close in closes:
-            snapshot = extract_snapshot(session, close, previous_close(closes, close.period_end), snapshot)
+            snapshot = extract_snapshot(
+                session, close, previous_close(closes, close.period_end), snapshot
+            )
             snapshot_rows += snapshot.height
     extract_seconds = time.perf_counter() - started
     postings = report.rows.get("postings", 0)

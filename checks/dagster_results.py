@@ -11,14 +11,21 @@ from checks.outcome import CheckOutcome, combine
 
 
 def check_specs(asset_key: dg.AssetKey, checks: Sequence[tuple[str, str]], blocking=True):
-    return [dg.AssetCheckSpec(name, asset=asset_key, description=text, blocking=blocking)
-            for name, text in checks]
+    return [
+        dg.AssetCheckSpec(name, asset=asset_key, description=text, blocking=blocking)
+        for name, text in checks
+    ]
 
 
-def to_check_result(outcome: CheckOutcome, asset_key: dg.AssetKey | None = None) -> dg.AssetCheckResult:
+def to_check_result(
+    outcome: CheckOutcome, asset_key: dg.AssetKey | None = None
+) -> dg.AssetCheckResult:
     metadata = {"summary": dg.MetadataValue.text(outcome.summary)}
-    for key, value in (("observed", outcome.observed), ("expected", outcome.expected),
-                       *outcome.details.items()):
+    for key, value in (
+        ("observed", outcome.observed),
+        ("expected", outcome.expected),
+        *outcome.details.items(),
+    ):
         if value is not None:
             metadata[key] = _metadata_value(value)
     if outcome.offending:
@@ -33,7 +40,9 @@ def to_check_result(outcome: CheckOutcome, asset_key: dg.AssetKey | None = None)
     )
 
 
-def combined_results(per_period: Sequence[Sequence[CheckOutcome]], asset_key=None) -> list[dg.AssetCheckResult]:
+def combined_results(
+    per_period: Sequence[Sequence[CheckOutcome]], asset_key=None
+) -> list[dg.AssetCheckResult]:
     """One result per check across the periods of a run, in check order."""
     by_name: dict[str, list[CheckOutcome]] = {}
     for outcomes in per_period:

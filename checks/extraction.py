@@ -72,16 +72,26 @@ def rollforward(snapshot: pl.DataFrame, period_end: date) -> CheckOutcome:
     )
 
 
-def trial_balance(session: LedgerSession, snapshot: pl.DataFrame, close: PeriodClose) -> CheckOutcome:
+def trial_balance(
+    session: LedgerSession, snapshot: pl.DataFrame, close: PeriodClose
+) -> CheckOutcome:
     """The snapshot's receivables equal the ledger's own trial balance at the cutoff."""
-    ledger = dict(session.rows("trial_balance.sql", cutoff=close.closed_at, period_end=close.period_end))
+    ledger = dict(
+        session.rows("trial_balance.sql", cutoff=close.closed_at, period_end=close.period_end)
+    )
     observed, expected, off = {}, {}, []
     for balance, gl in RECEIVABLE_GL.items():
         observed[gl] = int(snapshot[f"{balance}_cents"].sum())
         expected[gl] = int(ledger.get(gl) or 0)
         if observed[gl] != expected[gl]:
-            off.append({"gl_account": gl, "snapshot_cents": observed[gl], "ledger_cents": expected[gl],
-                        "difference_cents": observed[gl] - expected[gl]})
+            off.append(
+                {
+                    "gl_account": gl,
+                    "snapshot_cents": observed[gl],
+                    "ledger_cents": expected[gl],
+                    "difference_cents": observed[gl] - expected[gl],
+                }
+            )
     passed = not off
     summary = (
         f"{_label(close.period_end)}: receivables equal the ledger trial balance at {close.closed_at}"
@@ -97,8 +107,12 @@ def carried_balances(
     """Balances carried forward equal a full recomputation from every posting,
     for a sample of accounts (account_id mod 20 = remainder; the remainder
     moves with the period so every account is covered over 20 periods)."""
-    schema = {"account_id": pl.Int64(), "principal_cents": pl.Int64(), "interest_cents": pl.Int64(),
-              "fees_cents": pl.Int64()}
+    schema = {
+        "account_id": pl.Int64(),
+        "principal_cents": pl.Int64(),
+        "interest_cents": pl.Int64(),
+        "fees_cents": pl.Int64(),
+    }
     recomputed = session.frame(
         "account_balances_sample.sql",
         schema,
@@ -107,8 +121,12 @@ def carried_balances(
         sample_every=SAMPLE_EVERY,
         sample_remainder=sample_remainder,
     )
-    carried = snapshot.filter(pl.col("account_id") % SAMPLE_EVERY == sample_remainder).select(list(schema))
-    joined = carried.join(recomputed, on="account_id", how="full", suffix="_ledger", coalesce=True).fill_null(0)
+    carried = snapshot.filter(pl.col("account_id") % SAMPLE_EVERY == sample_remainder).select(
+        list(schema)
+    )
+    joined = carried.join(
+        recomputed, on="account_id", how="full", suffix="_ledger", coalesce=True
+    ).fill_null(0)
     bad = joined.filter(
         (pl.col("principal_cents") != pl.col("principal_cents_ledger"))
         | (pl.col("interest_cents") != pl.col("interest_cents_ledger"))
@@ -122,8 +140,15 @@ def carried_balances(
         else f"{_label(close.period_end)}: {bad.height} carried balances differ from a full "
         f"recomputation; ids {bad['account_id'].head(20).to_list()}"
     )
-    return CheckOutcome("carried_balances", passed, summary, bad.height, 0, offending_rows(bad.head(20).to_dicts()),
-                        details={"sampled_accounts": joined.height})
+    return CheckOutcome(
+        "carried_balances",
+        passed,
+        summary,
+        bad.height,
+        0,
+        offending_rows(bad.head(20).to_dicts()),
+        details={"sampled_accounts": joined.height},
+    )
 
 
 def _window(close: PeriodClose, prev: PeriodClose | None) -> dict:
@@ -135,9 +160,13 @@ def _window(close: PeriodClose, prev: PeriodClose | None) -> dict:
     }
 
 
-def entries_balance(session: LedgerSession, close: PeriodClose, prev: PeriodClose | None) -> CheckOutcome:
+def entries_balance(
+    session: LedgerSession, close: PeriodClose, prev: PeriodClose | None
+) -> CheckOutcome:
     rows = session.rows("entries_unbalanced.sql", **_window(close, prev))
-    off = [{"entry_id": r[0], "account_id": r[1], "imbalance_cents": r[2], "lines": r[3]} for r in rows]
+    off = [
+        {"entry_id": r[0], "account_id": r[1], "imbalance_cents": r[2], "lines": r[3]} for r in rows
+    ]
     passed = not off
     summary = (
         f"{_label(close.period_end)}: every entry newly counted balances to zero"
@@ -148,9 +177,13 @@ def entries_balance(session: LedgerSession, close: PeriodClose, prev: PeriodClos
     return CheckOutcome("entries_balance", passed, summary, len(off), 0, offending_rows(off))
 
 
-def gl_accounts_known(session: LedgerSession, close: PeriodClose, prev: PeriodClose | None) -> CheckOutcome:
+def gl_accounts_known(
+    session: LedgerSession, close: PeriodClose, prev: PeriodClose | None
+) -> CheckOutcome:
     rows = session.rows("unknown_gl_accounts.sql", **_window(close, prev))
-    off = [{"entry_id": r[0], "account_id": r[1], "line_no": r[2], "gl_account": r[3]} for r in rows]
+    off = [
+        {"entry_id": r[0], "account_id": r[1], "line_no": r[2], "gl_account": r[3]} for r in rows
+    ]
     passed = not off
     summary = (
         f"{_label(close.period_end)}: every posting is to a GL account of the chart of accounts"
@@ -163,7 +196,10 @@ def gl_accounts_known(session: LedgerSession, close: PeriodClose, prev: PeriodCl
 
 def idempotency_keys_unique(session: LedgerSession, period_end: date) -> CheckOutcome:
     rows = session.rows("duplicate_idempotency_keys.sql")
-    off = [{"idempotency_key": r[0], "first_entry_id": r[1], "last_entry_id": r[2], "entries": r[3]} for r in rows]
+    off = [
+        {"idempotency_key": r[0], "first_entry_id": r[1], "last_entry_id": r[2], "entries": r[3]}
+        for r in rows
+    ]
     passed = not off
     summary = (
         f"{_label(period_end)}: idempotency keys are unique"
@@ -171,14 +207,21 @@ def idempotency_keys_unique(session: LedgerSession, period_end: date) -> CheckOu
         else f"{_label(period_end)}: {len(off)} idempotency keys are used by more than one entry "
         f"(an event booked twice): {[o['idempotency_key'] for o in off[:20]]}"
     )
-    return CheckOutcome("idempotency_keys_unique", passed, summary, len(off), 0, offending_rows(off))
+    return CheckOutcome(
+        "idempotency_keys_unique", passed, summary, len(off), 0, offending_rows(off)
+    )
 
 
 def one_vehicle_per_account(session: LedgerSession, period_end: date) -> CheckOutcome:
     rows = session.rows("overlapping_designations.sql")
     off = [
-        {"account_id": r[0], "vehicle_id": r[1], "other_vehicle_id": r[2],
-         "designated_on": str(r[3]), "other_designated_on": str(r[4])}
+        {
+            "account_id": r[0],
+            "vehicle_id": r[1],
+            "other_vehicle_id": r[2],
+            "designated_on": str(r[3]),
+            "other_designated_on": str(r[4]),
+        }
         for r in rows
     ]
     passed = not off
@@ -188,7 +231,9 @@ def one_vehicle_per_account(session: LedgerSession, period_end: date) -> CheckOu
         else f"{_label(period_end)}: {len(off)} accounts are designated to two vehicles at once; "
         f"account ids {[o['account_id'] for o in off[:20]]}"
     )
-    return CheckOutcome("one_vehicle_per_account", passed, summary, len(off), 0, offending_rows(off))
+    return CheckOutcome(
+        "one_vehicle_per_account", passed, summary, len(off), 0, offending_rows(off)
+    )
 
 
 def period_closes_in_order(closes: list[PeriodClose], period_end: date) -> CheckOutcome:
@@ -198,11 +243,21 @@ def period_closes_in_order(closes: list[PeriodClose], period_end: date) -> Check
     for i, close in enumerate(ordered):
         day_after = close.period_end.toordinal() + 1
         if close.closed_at.date().toordinal() < day_after:
-            off.append({"period_end": str(close.period_end), "closed_at": str(close.closed_at),
-                        "problem": "closed before the period ended"})
+            off.append(
+                {
+                    "period_end": str(close.period_end),
+                    "closed_at": str(close.closed_at),
+                    "problem": "closed before the period ended",
+                }
+            )
         if i and close.closed_at <= ordered[i - 1].closed_at:
-            off.append({"period_end": str(close.period_end), "closed_at": str(close.closed_at),
-                        "problem": f"closed before the previous period {ordered[i - 1].period_end}"})
+            off.append(
+                {
+                    "period_end": str(close.period_end),
+                    "closed_at": str(close.closed_at),
+                    "problem": f"closed before the previous period {ordered[i - 1].period_end}",
+                }
+            )
     passed = not off
     summary = (
         f"{_label(period_end)}: period closes are in order"
@@ -223,7 +278,10 @@ def extraction_checks(
         rollforward(snapshot, close.period_end),
         trial_balance(session, snapshot, close),
         carried_balances(
-            session, snapshot, close, (close.period_end.year * 12 + close.period_end.month) % SAMPLE_EVERY
+            session,
+            snapshot,
+            close,
+            (close.period_end.year * 12 + close.period_end.month) % SAMPLE_EVERY,
         ),
         entries_balance(session, close, prev),
         gl_accounts_known(session, close, prev),
@@ -234,12 +292,24 @@ def extraction_checks(
 
 
 EXTRACTION_CHECKS = (
-    ("rollforward", "Principal, interest and fee roll-forward per account and for the portfolio, to the cent."),
-    ("trial_balance", "Sum of receivables equals the ledger's trial balance of receivable:* at the cutoff."),
-    ("carried_balances", "Carried balances equal a full recomputation from every posting (sampled accounts)."),
+    (
+        "rollforward",
+        "Principal, interest and fee roll-forward per account and for the portfolio, to the cent.",
+    ),
+    (
+        "trial_balance",
+        "Sum of receivables equals the ledger's trial balance of receivable:* at the cutoff.",
+    ),
+    (
+        "carried_balances",
+        "Carried balances equal a full recomputation from every posting (sampled accounts).",
+    ),
     ("entries_balance", "Every entry newly counted in the period balances to zero."),
     ("gl_accounts_known", "Every posting is to a GL account of the chart of accounts."),
     ("idempotency_keys_unique", "No idempotency key is used by two entries."),
     ("one_vehicle_per_account", "No account is designated to two vehicles on the same date."),
-    ("period_closes_in_order", "Period closes come after their period and after the previous close."),
+    (
+        "period_closes_in_order",
+        "Period closes come after their period and after the previous close.",
+    ),
 )

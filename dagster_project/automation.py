@@ -54,15 +54,23 @@ def _request(instance, ledger_url: str, partitions_def, source: str):
 
 
 def build_automation(ledger_url: str, partitions_def, business_day: int):
-    @dg.sensor(job_name=JOB, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED,
-               description="Starts the monthly job for a period as soon as period_closes has its row.")
+    @dg.sensor(
+        job_name=JOB,
+        minimum_interval_seconds=300,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description="Starts the monthly job for a period as soon as period_closes has its row.",
+    )
     def period_close_sensor(context: dg.SensorEvaluationContext):
         return _request(context.instance, ledger_url, partitions_def, "period_close_sensor")
 
-    @dg.schedule(job_name=JOB, cron_schedule="0 6 * * 1-5", execution_timezone="UTC",
-                 default_status=dg.DefaultScheduleStatus.STOPPED,
-                 description=f"On business day {business_day} of each month, runs the latest closed period "
-                 "if the period-close sensor has not already.")
+    @dg.schedule(
+        job_name=JOB,
+        cron_schedule="0 6 * * 1-5",
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        description=f"On business day {business_day} of each month, runs the latest closed period "
+        "if the period-close sensor has not already.",
+    )
     def monthly_delivery_schedule(context: dg.ScheduleEvaluationContext):
         today = (context.scheduled_execution_time or datetime.now()).date()
         if nth_business_day(today) != business_day:

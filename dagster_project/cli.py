@@ -1,8 +1,8 @@
 """`funding`: the commands people and scripts run by hand.
 
-    funding seed   writes a synthetic ledger (the demo's)
-    funding run    materializes every asset for closed periods, in period order
-    funding verify checks a published package against its manifest
+funding seed   writes a synthetic ledger (the demo's)
+funding run    materializes every asset for closed periods, in period order
+funding verify checks a published package against its manifest
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ def _add_run(sub) -> None:
     )
     parser.add_argument("--period", help="first period to run, YYYY-MM")
     parser.add_argument("--through", help="last period to run, YYYY-MM")
-    parser.add_argument("--rerun", action="store_true", help="run periods that already succeeded too")
+    parser.add_argument(
+        "--rerun", action="store_true", help="run periods that already succeeded too"
+    )
     parser.set_defaults(handler=_run)
 
 

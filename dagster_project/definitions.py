@@ -40,7 +40,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         partitions_def=periods,
         description="Every asset of every vehicle for one closed period.",
     )
-    sensors, schedules = build_automation(settings.ledger_url, periods, settings.delivery_business_day)
+    sensors, schedules = build_automation(
+        settings.ledger_url, periods, settings.delivery_business_day
+    )
     return dg.Definitions(
         assets=all_assets,
         jobs=[monthly_close],

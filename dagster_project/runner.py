@@ -23,7 +23,9 @@ def closed_period_keys(settings: Settings) -> list[str]:
 def succeeded(instance: dg.DagsterInstance, key: str) -> bool:
     runs = instance.get_runs(
         filters=dg.RunsFilter(
-            job_name=JOB_NAME, tags={"dagster/partition": key}, statuses=[dg.DagsterRunStatus.SUCCESS]
+            job_name=JOB_NAME,
+            tags={"dagster/partition": key},
+            statuses=[dg.DagsterRunStatus.SUCCESS],
         ),
         limit=1,
     )
@@ -36,7 +38,9 @@ def failure_report(result) -> list[str]:
         if not evaluation.passed:
             summary = evaluation.metadata.get("summary")
             text = summary.value if summary is not None else evaluation.description
-            lines.append(f"  check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} failed: {text}")
+            lines.append(
+                f"  check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} failed: {text}"
+            )
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
@@ -56,15 +60,21 @@ def run_periods(settings: Settings, first: str | None, through: str | None, reru
     defs = build_definitions(settings)
     job = defs.resolve_job_def(JOB_NAME)
     known = set(job.partitions_def.get_partition_keys())
-    wanted = [k for k in closed if (first is None or k >= first) and (through is None or k <= through)]
+    wanted = [
+        k for k in closed if (first is None or k >= first) and (through is None or k <= through)
+    ]
     for key in (first, through):
         if key and key not in closed:
-            print(f"period {key} is not closed in the ledger ({redact(settings.ledger_url)}); "
-                  f"closed periods: {closed[0] if closed else '-'} .. {closed[-1] if closed else '-'}")
+            print(
+                f"period {key} is not closed in the ledger ({redact(settings.ledger_url)}); "
+                f"closed periods: {closed[0] if closed else '-'} .. {closed[-1] if closed else '-'}"
+            )
             return 2
     outside = [k for k in wanted if k not in known]
     if outside:
-        print(f"skipping closed periods before FIRST_PERIOD={settings.first_period}: {', '.join(outside)}")
+        print(
+            f"skipping closed periods before FIRST_PERIOD={settings.first_period}: {', '.join(outside)}"
+        )
     wanted = [k for k in wanted if k in known]
     instance = dg.DagsterInstance.get()
     ran = []
@@ -90,7 +100,9 @@ def print_outputs(settings: Settings, wanted: list[str], ran: list[str]) -> None
     from funding.lake import Lake
 
     lake = Lake(settings.lake_uri)
-    print(f"\nperiods run now: {', '.join(ran) if ran else 'none (all closed periods were already done)'}")
+    print(
+        f"\nperiods run now: {', '.join(ran) if ran else 'none (all closed periods were already done)'}"
+    )
     print(f"ledger:           {redact(settings.ledger_url)}")
     print(f"lake (Parquet):   {lake.location()}")
     print(f"published to:     {settings.publish_uri}")
@@ -103,7 +115,9 @@ def print_outputs(settings: Settings, wanted: list[str], ran: list[str]) -> None
             if lake.exists(*path):
                 package = lake.read_json(*path)
                 report = package["files"].get("investor_report.html")
-                print(f"  {vehicle:<9} v{package['version']} report: {_publish_location(settings, report)}")
+                print(
+                    f"  {vehicle:<9} v{package['version']} report: {_publish_location(settings, report)}"
+                )
             else:
                 print(f"  {vehicle:<9} no package for {last}")
     print(f"Dagster instance: {settings.dagster_home}  (UI: make ui)")

@@ -28,7 +28,9 @@ class Settings:
     tape_key_file: Path = Path()  # where the demo keeps a generated TAPE_HMAC_KEY
     smtp_url: str | None = None
     outbox_dir: Path = Path()
-    delivery_business_day: int = 5  # the schedule runs the latest closed period on this business day
+    delivery_business_day: int = (
+        5  # the schedule runs the latest closed period on this business day
+    )
 
     @classmethod
     def from_env(cls) -> Settings:

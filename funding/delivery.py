@@ -43,7 +43,9 @@ class DeliveryConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     sender: str = "capital-markets@lender.example"
-    link_expiry_hours: int = Field(default=168, ge=1, le=168)  # S3 presigned URLs allow at most 7 days
+    link_expiry_hours: int = Field(
+        default=168, ge=1, le=168
+    )  # S3 presigned URLs allow at most 7 days
 
 
 @dataclass(frozen=True)
@@ -58,9 +60,17 @@ class DeliveryRecord:
     transport: str
 
 
-def compose_message(sender: str, investor: InvestorConfig, vehicle_name: str, vehicle_id: str,
-                    period_end: date, version: int, links: Mapping[str, str], expiry_hours: int,
-                    restates: str | None) -> EmailMessage:
+def compose_message(
+    sender: str,
+    investor: InvestorConfig,
+    vehicle_name: str,
+    vehicle_id: str,
+    period_end: date,
+    version: int,
+    links: Mapping[str, str],
+    expiry_hours: int,
+    restates: str | None,
+) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = f"{investor.name} <{investor.email}>"

@@ -39,7 +39,9 @@ FIGURE_SCHEMA: dict[str, pl.DataType] = {
 def cents_to_amount(cents: pl.Expr) -> pl.Expr:
     """Integer cents as an exact DECIMAL(18,2) currency amount (Polars' decimal
     division rounds to the dividend's scale, so multiply by 0.01 instead)."""
-    return (cents.cast(pl.Int64).cast(pl.Decimal(38, 2)) * pl.lit(Decimal("0.01"))).cast(pl.Decimal(18, 2))
+    return (cents.cast(pl.Int64).cast(pl.Decimal(38, 2)) * pl.lit(Decimal("0.01"))).cast(
+        pl.Decimal(18, 2)
+    )
 
 
 def section_frame(
@@ -71,8 +73,12 @@ def section_frame(
             _ratio(value, table.schema[source]).alias("ratio")
             if unit == "ratio"
             else pl.lit(None, pl.Decimal(38, RATIO_SCALE)).alias("ratio"),
-            value.cast(pl.Int64).alias("count") if unit == "count" else pl.lit(None, pl.Int64).alias("count"),
-            value.cast(pl.String).alias("text") if unit == "text" else pl.lit(None, pl.String).alias("text"),
+            value.cast(pl.Int64).alias("count")
+            if unit == "count"
+            else pl.lit(None, pl.Int64).alias("count"),
+            value.cast(pl.String).alias("text")
+            if unit == "text"
+            else pl.lit(None, pl.String).alias("text"),
         ).with_columns(
             pl.lit(section).alias("section"),
             pl.lit(section_order, pl.Int64).alias("section_order"),
@@ -89,8 +95,16 @@ def section_frame(
 
 def _ratio(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     if dtype == pl.String():
-        return value.str.to_decimal(scale=RATIO_SCALE + 6).round(RATIO_SCALE).cast(pl.Decimal(38, RATIO_SCALE))
-    return value.cast(pl.Decimal(38, RATIO_SCALE + 6)).round(RATIO_SCALE).cast(pl.Decimal(38, RATIO_SCALE))
+        return (
+            value.str.to_decimal(scale=RATIO_SCALE + 6)
+            .round(RATIO_SCALE)
+            .cast(pl.Decimal(38, RATIO_SCALE))
+        )
+    return (
+        value.cast(pl.Decimal(38, RATIO_SCALE + 6))
+        .round(RATIO_SCALE)
+        .cast(pl.Decimal(38, RATIO_SCALE))
+    )
 
 
 def combine(sections: Sequence[pl.DataFrame]) -> pl.DataFrame:
@@ -100,8 +114,9 @@ def combine(sections: Sequence[pl.DataFrame]) -> pl.DataFrame:
     return pl.concat(frames).sort("section_order", "row_order", "column_order")
 
 
-def format_value(unit: str, amount: Decimal | None, ratio: Decimal | None, count: int | None,
-                 text: str | None) -> str:
+def format_value(
+    unit: str, amount: Decimal | None, ratio: Decimal | None, count: int | None, text: str | None
+) -> str:
     """How the report prints a figure; tests parse the HTML back with this."""
     if unit == "usd":
         return "" if amount is None else f"{amount:,.2f}"

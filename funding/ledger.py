@@ -14,7 +14,7 @@ import io
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
@@ -37,7 +37,7 @@ def parse_timestamp(value: str | datetime) -> datetime:
     text = value.strip().replace("Z", "+00:00")
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is not None:  # the contract's timestamps are naive UTC
-        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     return parsed
 
 
@@ -87,12 +87,12 @@ class LedgerSession:
         bound = self._bind(params)
         if self.dialect == "postgresql":
             buffer = io.BytesIO()
-            with self._conn.cursor() as cur:
-                with cur.copy(
-                    f"COPY ({statement}) TO STDOUT (FORMAT csv, HEADER true)", bound
-                ) as copy:
-                    for chunk in copy:
-                        buffer.write(chunk)
+            with (
+                self._conn.cursor() as cur,
+                cur.copy(f"COPY ({statement}) TO STDOUT (FORMAT csv, HEADER true)", bound) as copy,
+            ):
+                for chunk in copy:
+                    buffer.write(chunk)
             buffer.seek(0)
             if buffer.getbuffer().nbytes == 0:
                 return pl.DataFrame(schema=dict(schema))

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import io
 import time
-from pathlib import Path
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
 import sqlalchemy as sa
@@ -57,7 +57,9 @@ class LedgerWriter:
         self.engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
 
     def create_schema(self) -> None:
-        self._run_script("ledger_postgres.sql" if self.dialect == "postgresql" else "ledger_sqlite.sql")
+        self._run_script(
+            "ledger_postgres.sql" if self.dialect == "postgresql" else "ledger_sqlite.sql"
+        )
 
     def finish(self) -> None:
         """Indexes and constraints after the load, then the balance validation."""
@@ -124,7 +126,10 @@ class LedgerWriter:
         buffer = io.BytesIO()
         frame.write_csv(buffer, include_header=False, datetime_format="%Y-%m-%d %H:%M:%S%.6f")
         columns = ", ".join(frame.columns)
-        with driver.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)") as copy:
+        with (
+            driver.cursor() as cur,
+            cur.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)") as copy,
+        ):
             copy.write(buffer.getvalue())
 
     @staticmethod

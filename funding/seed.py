@@ -52,14 +52,92 @@ GRADE_LIMIT = np.array([1_200_000, 800_000, 450_000, 280_000, 160_000])  # cents
 GRADE_APR = np.array([1899, 2299, 2699, 2999, 3399])
 GRADE_MISS = np.array([0.004, 0.008, 0.016, 0.03, 0.05])
 STATES = np.array(
-    ["CA", "TX", "FL", "NY", "PA", "IL", "OH", "GA", "NC", "MI", "NJ", "VA", "WA", "AZ", "MA",
-     "TN", "IN", "MO", "MD", "WI", "CO", "MN", "SC", "AL", "LA", "KY", "OR", "OK", "CT", "IA",
-     "UT", "NV", "AR", "MS", "KS", "NM", "NE", "WV", "ID", "HI"]
+    [
+        "CA",
+        "TX",
+        "FL",
+        "NY",
+        "PA",
+        "IL",
+        "OH",
+        "GA",
+        "NC",
+        "MI",
+        "NJ",
+        "VA",
+        "WA",
+        "AZ",
+        "MA",
+        "TN",
+        "IN",
+        "MO",
+        "MD",
+        "WI",
+        "CO",
+        "MN",
+        "SC",
+        "AL",
+        "LA",
+        "KY",
+        "OR",
+        "OK",
+        "CT",
+        "IA",
+        "UT",
+        "NV",
+        "AR",
+        "MS",
+        "KS",
+        "NM",
+        "NE",
+        "WV",
+        "ID",
+        "HI",
+    ]
 )
 STATE_W = np.array(
-    [12.0, 9.0, 6.8, 5.9, 3.9, 3.8, 3.5, 3.3, 3.2, 3.0, 2.8, 2.6, 2.3, 2.2, 2.1, 2.1, 2.0, 1.9,
-     1.8, 1.8, 1.8, 1.7, 1.6, 1.5, 1.4, 1.4, 1.3, 1.2, 1.1, 1.0, 1.0, 0.9, 0.9, 0.9, 0.9, 0.6,
-     0.6, 0.5, 0.6, 0.4]
+    [
+        12.0,
+        9.0,
+        6.8,
+        5.9,
+        3.9,
+        3.8,
+        3.5,
+        3.3,
+        3.2,
+        3.0,
+        2.8,
+        2.6,
+        2.3,
+        2.2,
+        2.1,
+        2.1,
+        2.0,
+        1.9,
+        1.8,
+        1.8,
+        1.8,
+        1.7,
+        1.6,
+        1.5,
+        1.4,
+        1.4,
+        1.3,
+        1.2,
+        1.1,
+        1.0,
+        1.0,
+        0.9,
+        0.9,
+        0.9,
+        0.9,
+        0.6,
+        0.6,
+        0.5,
+        0.6,
+        0.4,
+    ]
 )
 CHANNELS = np.array(["DIRECT", "PARTNER", "REFERRAL"])
 FULL_PAYER, REVOLVER, MIN_PAYER = 0, 1, 2
@@ -153,17 +231,22 @@ class _Entries:
             )
         return ids
 
-    def frames(self, rng: np.random.Generator, close_day: np.datetime64, late_share: float,
-               no_late_accounts: np.ndarray) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def frames(
+        self,
+        rng: np.random.Generator,
+        close_day: np.datetime64,
+        late_share: float,
+        no_late_accounts: np.ndarray,
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
         cat = {k: np.concatenate([e[k] for e in self.entries]) for k in self.entries[0]}
         n = len(cat["entry_id"])
         # Posted a few hours after the effective date; a small share after the
         # month's close (late postings), never for entries of accounts charged
         # off this month (their late postings would be a data-quality warning).
         eff = cat["effective_day"].astype("datetime64[D]")
-        posted = eff.astype("datetime64[us]") + (rng.integers(3_600, 40 * 3_600, n) * 1_000_000).astype(
-            "timedelta64[us]"
-        )
+        posted = eff.astype("datetime64[us]") + (
+            rng.integers(3_600, 40 * 3_600, n) * 1_000_000
+        ).astype("timedelta64[us]")
         late = (rng.random(n) < late_share) & ~np.isin(cat["account_id"], no_late_accounts)
         late &= cat["type"] != T["CHARGE_OFF"]
         late_at = close_day.astype("datetime64[us]") + (
@@ -171,7 +254,9 @@ class _Entries:
         ).astype("timedelta64[us]")
         posted = np.where(late, late_at, posted)
         # Sub-second precision on some rows, as real ledgers have.
-        posted = posted + (rng.integers(0, 1_000_000, n) * (rng.random(n) < 0.3)).astype("timedelta64[us]")
+        posted = posted + (rng.integers(0, 1_000_000, n) * (rng.random(n) < 0.3)).astype(
+            "timedelta64[us]"
+        )
         entries = pl.DataFrame(
             {
                 "entry_id": cat["entry_id"],
@@ -179,7 +264,9 @@ class _Entries:
                 "entry_type": pl.Series(cat["type"]).replace_strict(
                     list(range(len(ENTRY_TYPES))), list(ENTRY_TYPES), return_dtype=pl.String
                 ),
-                "effective_on": pl.Series(cat["effective_day"].astype("datetime64[D]")).cast(pl.Date),
+                "effective_on": pl.Series(cat["effective_day"].astype("datetime64[D]")).cast(
+                    pl.Date
+                ),
                 "posted_at": pl.Series(posted).cast(pl.Datetime("us")),
                 "reverses_entry_id": pl.Series(cat["reverses"]).replace(0, None),
             }
@@ -227,16 +314,18 @@ def generate(config: SeedConfig) -> Iterator[tuple[str, pl.DataFrame]]:
     weights = np.ones(config.months)
     weights[: min(3, config.months)] = 4.0
     open_month = rng.choice(config.months, size=n, p=weights / weights.sum())
-    open_day = np.array([_days(starts[m]) for m in range(config.months)])[open_month] + rng.integers(
-        0, 28, n
-    )
+    open_day = np.array([_days(starts[m]) for m in range(config.months)])[
+        open_month
+    ] + rng.integers(0, 28, n)
     grade_idx = rng.choice(5, size=n, p=GRADE_P)
     fico = np.clip(np.rint(rng.normal(GRADE_FICO[grade_idx], 22)), 300, 850).astype(np.int64)
     fico_missing = rng.random(n) < 0.02
     income = _money(np.exp(rng.normal(11.0, 0.5, n))) * 100  # annual, whole dollars
-    limit0 = (np.rint(GRADE_LIMIT[grade_idx] * np.exp(rng.normal(0, 0.35, n)) / 10_000) * 10_000).astype(
-        np.int64
-    ).clip(50_000, 3_000_000)
+    limit0 = (
+        (np.rint(GRADE_LIMIT[grade_idx] * np.exp(rng.normal(0, 0.35, n)) / 10_000) * 10_000)
+        .astype(np.int64)
+        .clip(50_000, 3_000_000)
+    )
     apr0 = GRADE_APR[grade_idx] + rng.integers(-2, 3, n) * 100
     full_payer_share = np.array([0.40, 0.32, 0.25, 0.18, 0.12])[grade_idx]
     behaviour = np.where(
@@ -269,9 +358,16 @@ def generate(config: SeedConfig) -> Iterator[tuple[str, pl.DataFrame]]:
     paid_in_full = np.zeros(n, bool)
     next_entry = 1
 
-    yield "account_terms", pl.DataFrame(
-        {"account_id": ids, "effective_on": _dates(open_day), "credit_limit_cents": limit0,
-         "purchase_apr_bps": apr0}
+    yield (
+        "account_terms",
+        pl.DataFrame(
+            {
+                "account_id": ids,
+                "effective_on": _dates(open_day),
+                "credit_limit_cents": limit0,
+                "purchase_apr_bps": apr0,
+            }
+        ),
     )
     designations = _DesignationBook([], np.full(n, -1), np.full(n, "", dtype=object))
     flag_rows: list[tuple[int, str, int, int | None]] = []
@@ -288,7 +384,9 @@ def generate(config: SeedConfig) -> Iterator[tuple[str, pl.DataFrame]]:
         # -- payments (fees -> interest -> principal) --
         total = prin + intr + fees
         owes = live & (total > 0) & (open_month < m)
-        min_due = np.minimum(np.maximum(MIN_PAYMENT, prin // 100 + intr + fees), np.maximum(total, 0))
+        min_due = np.minimum(
+            np.maximum(MIN_PAYMENT, prin // 100 + intr + fees), np.maximum(total, 0)
+        )
         miss_p = GRADE_MISS[grade_idx] * np.where(behaviour == MIN_PAYER, 2.0, 1.0)
         u = rng.random(n)
         stage = np.minimum(missed, 7)
@@ -300,21 +398,34 @@ def generate(config: SeedConfig) -> Iterator[tuple[str, pl.DataFrame]]:
         amount = np.where(
             behaviour == FULL_PAYER,
             total,
-            np.where(behaviour == REVOLVER, np.maximum(min_due, _money(total * rng.uniform(0.05, 0.4, n))), min_due),
+            np.where(
+                behaviour == REVOLVER,
+                np.maximum(min_due, _money(total * rng.uniform(0.05, 0.4, n))),
+                min_due,
+            ),
         )
         amount = np.where(cure, np.minimum(total, min_due * (missed + 1)), amount)
         amount = np.where(hold, min_due, amount)
         overpay = pays & (behaviour == FULL_PAYER) & (rng.random(n) < 0.003)
         amount = np.where(overpay, amount + rng.integers(100, 10_000, n), amount)
-        amount = np.where(pays, np.minimum(amount, np.maximum(total, 0) + np.where(overpay, 10_000, 0)), 0)
+        amount = np.where(
+            pays, np.minimum(amount, np.maximum(total, 0) + np.where(overpay, 10_000, 0)), 0
+        )
         pays &= amount > 0
         to_fees = np.minimum(amount, np.maximum(fees, 0))
         to_int = np.minimum(amount - to_fees, np.maximum(intr, 0))
         to_prin = amount - to_fees - to_int
         p_idx = np.flatnonzero(pays)
         pay_ids = book.add(
-            "PAYMENT", ids[p_idx], due_day[p_idx],
-            [(CASH, amount[p_idx]), (R_FEE, -to_fees[p_idx]), (R_INT, -to_int[p_idx]), (R_PRIN, -to_prin[p_idx])],
+            "PAYMENT",
+            ids[p_idx],
+            due_day[p_idx],
+            [
+                (CASH, amount[p_idx]),
+                (R_FEE, -to_fees[p_idx]),
+                (R_INT, -to_int[p_idx]),
+                (R_PRIN, -to_prin[p_idx]),
+            ],
         )
         fees[p_idx] -= to_fees[p_idx]
         intr[p_idx] -= to_int[p_idx]
@@ -324,8 +435,15 @@ def generate(config: SeedConfig) -> Iterator[tuple[str, pl.DataFrame]]:
         ret = rng.random(len(p_idx)) < 0.004
         r_idx = p_idx[ret]
         book.add(
-            "PAYMENT_REVERSAL", ids[r_idx], np.minimum(due_day[r_idx] + 3, e_day),
-            [(CASH, -amount[r_idx]), (R_FEE, to_fees[r_idx]), (R_INT, to_int[r_idx]), (R_PRIN, to_prin[r_idx])],
+            "PAYMENT_REVERSAL",
+            ids[r_idx],
+            np.minimum(due_day[r_idx] + 3, e_day),
+            [
+                (CASH, -amount[r_idx]),
+                (R_FEE, to_fees[r_idx]),
+                (R_INT, to_int[r_idx]),
+                (R_PRIN, to_prin[r_idx]),
+            ],
             reverses=pay_ids[ret],
         )
         fees[r_idx] += to_fees[r_idx]
@@ -338,13 +456,28 @@ def generate(config: SeedConfig) -> Iterator[tuple[str, pl.DataFrame]]:
 
         # -- late fees, some waived --
         late = np.flatnonzero(roll | new_miss)
-        book.add("FEE_CHARGE", ids[late], np.minimum(due_day[late] + 1, e_day), [(R_FEE, LATE_FEE), (INC_FEE, -LATE_FEE)])
+        book.add(
+            "FEE_CHARGE",
+            ids[late],
+            np.minimum(due_day[late] + 1, e_day),
+            [(R_FEE, LATE_FEE), (INC_FEE, -LATE_FEE)],
+        )
         fees[late] += LATE_FEE
         waive = late[rng.random(len(late)) < 0.05]
-        book.add("WAIVER", ids[waive], np.minimum(due_day[waive] + 5, e_day), [(R_FEE, -LATE_FEE), (INC_FEE, LATE_FEE)])
+        book.add(
+            "WAIVER",
+            ids[waive],
+            np.minimum(due_day[waive] + 5, e_day),
+            [(R_FEE, -LATE_FEE), (INC_FEE, LATE_FEE)],
+        )
         fees[waive] -= LATE_FEE
         annual = np.flatnonzero(live & (product == "CL_PLUS") & (mob > 0) & (mob % 12 == 0))
-        book.add("FEE_CHARGE", ids[annual], due_day[annual], [(R_FEE, ANNUAL_FEE), (INC_FEE, -ANNUAL_FEE)])
+        book.add(
+            "FEE_CHARGE",
+            ids[annual],
+            due_day[annual],
+            [(R_FEE, ANNUAL_FEE), (INC_FEE, -ANNUAL_FEE)],
+        )
         fees[annual] += ANNUAL_FEE
 
         # -- purchases and returns (current accounts only) --
@@ -369,7 +502,11 @@ def generate(config: SeedConfig) -> Iterator[tuple[str, pl.DataFrame]]:
         for code, mask in (("BANKRUPTCY", bk), ("DECEASED", dec)):
             for i in np.flatnonzero(mask):
                 flag_rows.append((int(ids[i]), code, s_day + int(rng.integers(0, 20)), None))
-        for code, p, months_on in (("HARDSHIP", 0.002, 3), ("DISPUTE", 0.002, 1), ("SCRA", 0.0002, 0)):
+        for code, p, months_on in (
+            ("HARDSHIP", 0.002, 3),
+            ("DISPUTE", 0.002, 1),
+            ("SCRA", 0.0002, 0),
+        ):
             for i in np.flatnonzero(live & (rng.random(n) < p)):
                 raised = s_day + int(rng.integers(0, 25))
                 cleared = raised + 30 * months_on + 5 if months_on else None
@@ -379,7 +516,12 @@ def generate(config: SeedConfig) -> Iterator[tuple[str, pl.DataFrame]]:
         revolving = live & ~paid_in_full & (prin > 0) & (open_month < m)
         interest = np.where(revolving, _money(prin * apr / 12 / 10_000), 0)
         i_idx = np.flatnonzero(interest > 0)
-        book.add("INTEREST_CHARGE", ids[i_idx], np.full(len(i_idx), e_day), [(R_INT, interest[i_idx]), (INC_INT, -interest[i_idx])])
+        book.add(
+            "INTEREST_CHARGE",
+            ids[i_idx],
+            np.full(len(i_idx), e_day),
+            [(R_INT, interest[i_idx]), (INC_INT, -interest[i_idx])],
+        )
         intr[i_idx] += interest[i_idx]
 
         # -- delinquency at the month end and charge-off at 180 DPD --
@@ -387,9 +529,17 @@ def generate(config: SeedConfig) -> Iterator[tuple[str, pl.DataFrame]]:
         co = live & ((dpd >= 180) | bk | dec)
         c_idx = np.flatnonzero(co)
         book.add(
-            "CHARGE_OFF", ids[c_idx], np.full(len(c_idx), e_day),
-            [(CO_PRIN, prin[c_idx]), (R_PRIN, -prin[c_idx]), (CO_INT, intr[c_idx]), (R_INT, -intr[c_idx]),
-             (CO_FEE, fees[c_idx]), (R_FEE, -fees[c_idx])],
+            "CHARGE_OFF",
+            ids[c_idx],
+            np.full(len(c_idx), e_day),
+            [
+                (CO_PRIN, prin[c_idx]),
+                (R_PRIN, -prin[c_idx]),
+                (CO_INT, intr[c_idx]),
+                (R_INT, -intr[c_idx]),
+                (CO_FEE, fees[c_idx]),
+                (R_FEE, -fees[c_idx]),
+            ],
         )
         co_amount[c_idx] = prin[c_idx]
         prin[c_idx] = 0
@@ -401,15 +551,32 @@ def generate(config: SeedConfig) -> Iterator[tuple[str, pl.DataFrame]]:
         close_reason[c_idx] = "CHARGE_OFF"
         snap = np.flatnonzero(dpd > 0)
         delinquency = pl.DataFrame(
-            {"account_id": ids[snap], "as_of": _dates(np.full(len(snap), e_day)),
-             "days_past_due": dpd[snap], "past_due_cents": min_due[snap] * np.maximum(missed[snap], 1)}
+            {
+                "account_id": ids[snap],
+                "as_of": _dates(np.full(len(snap), e_day)),
+                "days_past_due": dpd[snap],
+                "past_due_cents": min_due[snap] * np.maximum(missed[snap], 1),
+            }
         )
 
         # -- recoveries on accounts charged off in earlier months --
-        rec = charged & (co_month < m) & (m - co_month <= 18) & (co_amount > 0) & (rng.random(n) < 0.08)
+        rec = (
+            charged
+            & (co_month < m)
+            & (m - co_month <= 18)
+            & (co_amount > 0)
+            & (rng.random(n) < 0.08)
+        )
         rec_idx = np.flatnonzero(rec)
-        rec_amt = np.maximum(_money(co_amount[rec_idx] * rng.uniform(0.03, 0.15, len(rec_idx))), 100)
-        book.add("RECOVERY", ids[rec_idx], s_day + rng.integers(0, 28, len(rec_idx)), [(CASH, rec_amt), (INC_REC, -rec_amt)])
+        rec_amt = np.maximum(
+            _money(co_amount[rec_idx] * rng.uniform(0.03, 0.15, len(rec_idx))), 100
+        )
+        book.add(
+            "RECOVERY",
+            ids[rec_idx],
+            s_day + rng.integers(0, 28, len(rec_idx)),
+            [(CASH, rec_amt), (INC_REC, -rec_amt)],
+        )
 
         # -- customer closures of zero-balance accounts --
         closes = live & ~co & (prin + intr + fees == 0) & (open_month < m) & (rng.random(n) < 0.006)
@@ -421,25 +588,45 @@ def generate(config: SeedConfig) -> Iterator[tuple[str, pl.DataFrame]]:
         up = live & ~co & (missed == 0) & (mob >= 6) & (rng.random(n) < 0.015)
         limit[up] = (np.rint(limit[up] * 1.25 / 10_000) * 10_000).astype(np.int64)
         down = live & ~co & (missed >= 2) & (rng.random(n) < 0.2)
-        limit[down] = np.maximum((np.ceil(np.maximum(prin[down], 0) / 10_000) * 10_000).astype(np.int64), 50_000)
+        limit[down] = np.maximum(
+            (np.ceil(np.maximum(prin[down], 0) / 10_000) * 10_000).astype(np.int64), 50_000
+        )
         reprice = live & ~co & (rng.random(n) < 0.005)
-        apr[reprice] = np.clip(apr[reprice] + rng.choice([-200, 200], int(reprice.sum())), 999, 3599)
+        apr[reprice] = np.clip(
+            apr[reprice] + rng.choice([-200, 200], int(reprice.sum())), 999, 3599
+        )
         changed = np.flatnonzero((up | down | reprice) & (open_day < s_day + 14))
         if len(changed):
             terms_rows.append(
-                pl.DataFrame({"account_id": ids[changed], "effective_on": _dates(np.full(len(changed), s_day + 14)),
-                              "credit_limit_cents": limit[changed], "purchase_apr_bps": apr[changed]})
+                pl.DataFrame(
+                    {
+                        "account_id": ids[changed],
+                        "effective_on": _dates(np.full(len(changed), s_day + 14)),
+                        "credit_limit_cents": limit[changed],
+                        "purchase_apr_bps": apr[changed],
+                    }
+                )
             )
 
         # -- quarterly score refresh --
         scores = None
         if m % 3 == 2:
             fresh = np.flatnonzero(opened & ~charged)
-            score[fresh] = np.clip(score[fresh] + _money(rng.normal(0, 12, len(fresh))) - 35 * missed[fresh], 300, 850)
-            scores = pl.DataFrame({"account_id": ids[fresh], "as_of": _dates(np.full(len(fresh), e_day)),
-                                   "fico": score[fresh], "score_model": "FICO8"})
+            score[fresh] = np.clip(
+                score[fresh] + _money(rng.normal(0, 12, len(fresh))) - 35 * missed[fresh], 300, 850
+            )
+            scores = pl.DataFrame(
+                {
+                    "account_id": ids[fresh],
+                    "as_of": _dates(np.full(len(fresh), e_day)),
+                    "fico": score[fresh],
+                    "score_model": "FICO8",
+                }
+            )
 
-        _designate(rng, m, s_day, ids, open_month, open_day, missed, charged, config.vehicles, designations)
+        _designate(
+            rng, m, s_day, ids, open_month, open_day, missed, charged, config.vehicles, designations
+        )
 
         close_at = close_time(end, float(rng.random()))
         entries, postings = book.frames(
@@ -455,38 +642,55 @@ def generate(config: SeedConfig) -> Iterator[tuple[str, pl.DataFrame]]:
             yield "credit_scores", scores
         yield "period_closes", pl.DataFrame({"period_end": [end], "closed_at": [close_at]})
 
-    yield "accounts", pl.DataFrame(
-        {
-            "account_id": ids,
-            "customer_id": ids,
-            "product_code": product,
-            "opened_on": _dates(open_day),
-            "closed_on": pl.Series(_dates(closed_day)).set(pl.Series(closed_day == 0), None),
-            "close_reason": pl.Series(close_reason.tolist(), dtype=pl.String),
-            "origination_fico": pl.Series(fico).set(pl.Series(fico_missing), None),
-            "origination_income_cents": income,
-            "risk_grade": GRADES[grade_idx],
-            "channel": channel,
-            "billing_state": state,
-            "cycle_day": cycle_day,
-        }
+    yield (
+        "accounts",
+        pl.DataFrame(
+            {
+                "account_id": ids,
+                "customer_id": ids,
+                "product_code": product,
+                "opened_on": _dates(open_day),
+                "closed_on": pl.Series(_dates(closed_day)).set(pl.Series(closed_day == 0), None),
+                "close_reason": pl.Series(close_reason.tolist(), dtype=pl.String),
+                "origination_fico": pl.Series(fico).set(pl.Series(fico_missing), None),
+                "origination_income_cents": income,
+                "risk_grade": GRADES[grade_idx],
+                "channel": channel,
+                "billing_state": state,
+                "cycle_day": cycle_day,
+            }
+        ),
     )
-    yield "account_flags", pl.DataFrame(
-        {
-            "account_id": [r[0] for r in flag_rows],
-            "flag": [r[1] for r in flag_rows],
-            "raised_on": _dates(np.array([r[2] for r in flag_rows], dtype=np.int64)),
-            "cleared_on": pl.Series(
-                [None if r[3] is None else date(1970, 1, 1) + timedelta(days=r[3]) for r in flag_rows],
-                dtype=pl.Date,
-            ),
-        },
-        schema_overrides={"account_id": pl.Int64, "flag": pl.String},
-    ).unique(["account_id", "flag", "raised_on"], keep="first", maintain_order=True)
-    yield "vehicle_designations", pl.DataFrame(
-        designations.rows,
-        orient="row",
-        schema={"account_id": pl.Int64, "vehicle_id": pl.String, "designated_on": pl.Date, "removed_on": pl.Date},
+    yield (
+        "account_flags",
+        pl.DataFrame(
+            {
+                "account_id": [r[0] for r in flag_rows],
+                "flag": [r[1] for r in flag_rows],
+                "raised_on": _dates(np.array([r[2] for r in flag_rows], dtype=np.int64)),
+                "cleared_on": pl.Series(
+                    [
+                        None if r[3] is None else date(1970, 1, 1) + timedelta(days=r[3])
+                        for r in flag_rows
+                    ],
+                    dtype=pl.Date,
+                ),
+            },
+            schema_overrides={"account_id": pl.Int64, "flag": pl.String},
+        ).unique(["account_id", "flag", "raised_on"], keep="first", maintain_order=True),
+    )
+    yield (
+        "vehicle_designations",
+        pl.DataFrame(
+            designations.rows,
+            orient="row",
+            schema={
+                "account_id": pl.Int64,
+                "vehicle_id": pl.String,
+                "designated_on": pl.Date,
+                "removed_on": pl.Date,
+            },
+        ),
     )
 
 
@@ -504,7 +708,9 @@ def _designate(rng, m, s_day, ids, open_month, open_day, missed, charged, vehicl
 
     def designate(idx, vehicle, on_days):
         for i, d in zip(idx, on_days, strict=True):
-            book.rows.append([int(ids[i]), vehicle, date(1970, 1, 1) + timedelta(days=int(d)), None])
+            book.rows.append(
+                [int(ids[i]), vehicle, date(1970, 1, 1) + timedelta(days=int(d)), None]
+            )
             book.open_row[i] = len(book.rows) - 1
             book.vehicle[i] = vehicle
 
@@ -518,7 +724,11 @@ def _designate(rng, m, s_day, ids, open_month, open_day, missed, charged, vehicl
     designate(new, warehouse, open_day[new])
     if m in (2, 6, 10):
         seasoned = np.flatnonzero(
-            (open_month < m) & ~charged & (missed == 0) & (book.vehicle == "") & (rng.random(n) < 0.45)
+            (open_month < m)
+            & ~charged
+            & (missed == 0)
+            & (book.vehicle == "")
+            & (rng.random(n) < 0.45)
         )
         designate(seasoned, trust, np.full(len(seasoned), s_day))
     bad = np.flatnonzero(
@@ -538,8 +748,25 @@ class _DesignationBook:
 
 
 def _customers(rng, ids, state) -> pl.DataFrame:
-    first = np.array(["Ava", "Ben", "Cora", "Dev", "Elle", "Finn", "Gia", "Hugo", "Iris", "Jon", "Kai", "Lena"])
-    last = np.array(["Adams", "Baker", "Chen", "Diaz", "Evans", "Fox", "Garcia", "Hill", "Ito", "Jones", "Khan", "Lopez"])
+    first = np.array(
+        ["Ava", "Ben", "Cora", "Dev", "Elle", "Finn", "Gia", "Hugo", "Iris", "Jon", "Kai", "Lena"]
+    )
+    last = np.array(
+        [
+            "Adams",
+            "Baker",
+            "Chen",
+            "Diaz",
+            "Evans",
+            "Fox",
+            "Garcia",
+            "Hill",
+            "Ito",
+            "Jones",
+            "Khan",
+            "Lopez",
+        ]
+    )
     n = len(ids)
     f = rng.choice(first, n)
     la = rng.choice(last, n)
@@ -548,7 +775,10 @@ def _customers(rng, ids, state) -> pl.DataFrame:
         {
             "customer_id": ids,
             "full_name": [f"{a} {b}" for a, b in zip(f, la, strict=True)],
-            "email": [f"{a.lower()}.{b.lower()}{i}@example.com" for a, b, i in zip(f, la, ids, strict=True)],
+            "email": [
+                f"{a.lower()}.{b.lower()}{i}@example.com"
+                for a, b, i in zip(f, la, ids, strict=True)
+            ],
             "phone": [f"555-01{i % 100:02d}" for i in ids],
             "date_of_birth": _dates(dob),
             "ssn": [f"9{i % 100:02d}-{(i // 100) % 100:02d}-{i % 10_000:04d}" for i in ids],
@@ -567,7 +797,9 @@ def add_seed_arguments(parser, default_url: str) -> None:
     parser.add_argument("--months", type=int, default=defaults.months)
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument(
-        "--first-period", default=defaults.first_period.strftime("%Y-%m"), help="first month, YYYY-MM"
+        "--first-period",
+        default=defaults.first_period.strftime("%Y-%m"),
+        help="first month, YYYY-MM",
     )
 
 
@@ -577,7 +809,10 @@ def run_seed(args) -> int:
 
     year, month = (int(p) for p in args.first_period.split("-"))
     config = SeedConfig(
-        accounts=args.accounts, months=args.months, seed=args.seed, first_period=month_end(year, month)
+        accounts=args.accounts,
+        months=args.months,
+        seed=args.seed,
+        first_period=month_end(year, month),
     )
     report = seed_ledger(args.url, config)
     print(
@@ -592,6 +827,8 @@ if __name__ == "__main__":
     import argparse
     import sys
 
-    _parser = argparse.ArgumentParser(prog="python -m funding.seed", description=__doc__.split("\n\n")[0])
+    _parser = argparse.ArgumentParser(
+        prog="python -m funding.seed", description=__doc__.split("\n\n")[0]
+    )
     add_seed_arguments(_parser, default_url="sqlite:///var/ledger.sqlite")
     sys.exit(run_seed(_parser.parse_args()))

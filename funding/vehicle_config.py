@@ -65,9 +65,17 @@ class VehicleConfig(StructureConfig):
 def portfolio_view() -> VehicleConfig:
     """The whole book: no file, the default ratio definitions, no structure."""
     return VehicleConfig.model_construct(
-        id=PORTFOLIO, name="Whole portfolio", kind="trust", ratios=(DEFAULT_RATIO_SCHEDULE,),
-        first_period_end=None, eligibility=None, facility=None, notes=(), fees=(),
-        reserve_account=None, triggers=(),
+        id=PORTFOLIO,
+        name="Whole portfolio",
+        kind="trust",
+        ratios=(DEFAULT_RATIO_SCHEDULE,),
+        first_period_end=None,
+        eligibility=None,
+        facility=None,
+        notes=(),
+        fees=(),
+        reserve_account=None,
+        triggers=(),
     )
 
 
@@ -77,10 +85,16 @@ def _format_errors(path: Path, error: ValidationError) -> str:
     lines = []
     for item, loc in zip(items, locations, strict=True):
         # "list should have at least 1 item" only echoes a failure inside it.
-        if item["type"] == "too_short" and any(o[: len(loc)] == loc and o != loc for o in locations):
+        if item["type"] == "too_short" and any(
+            o[: len(loc)] == loc and o != loc for o in locations
+        ):
             continue
         got = item.get("input")
-        shown = f" (got {got!r})" if isinstance(got, str | int | float | bool) and item["type"] != "value_error" else ""
+        shown = (
+            f" (got {got!r})"
+            if isinstance(got, str | int | float | bool) and item["type"] != "value_error"
+            else ""
+        )
         lines.append(f"{path}: {'.'.join(loc) or '(top level)'}: {item['msg']}{shown}")
     return "\n".join(lines)
 
@@ -92,13 +106,17 @@ def load_vehicle(path: Path) -> VehicleConfig:
     except yaml.YAMLError as exc:
         raise VehicleConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
-        raise VehicleConfigError(f"{path}: (top level): expected a mapping of keys, got {type(raw).__name__}")
+        raise VehicleConfigError(
+            f"{path}: (top level): expected a mapping of keys, got {type(raw).__name__}"
+        )
     try:
         config = VehicleConfig.model_validate(raw)
     except ValidationError as exc:
         raise VehicleConfigError(_format_errors(path, exc)) from None
     if config.id != path.stem:
-        raise VehicleConfigError(f"{path}: id: {config.id!r} must equal the file name {path.stem!r}")
+        raise VehicleConfigError(
+            f"{path}: id: {config.id!r} must equal the file name {path.stem!r}"
+        )
     return config
 
 

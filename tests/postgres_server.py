@@ -48,25 +48,55 @@ def running_postgres(extra_options: str = "") -> Iterator[str]:
     port = _free_port()
     try:
         init = subprocess.run(
-            _as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"]),
-            capture_output=True, text=True,
+            _as_postgres(
+                [
+                    str(PG_BIN / "initdb"),
+                    "-D",
+                    str(data),
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "--no-sync",
+                ]
+            ),
+            capture_output=True,
+            text=True,
         )
         if init.returncode:
             raise PostgresUnavailable(f"initdb failed: {init.stderr or init.stdout}")
-        options = (f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets} -c fsync=off "
-                   f"-c full_page_writes=off {extra_options}")
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets} -c fsync=off "
+            f"-c full_page_writes=off {extra_options}"
+        )
         start = subprocess.run(
-            _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"),
-                          "-w", "start"]),
-            capture_output=True, text=True,
+            _as_postgres(
+                [
+                    str(PG_BIN / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-o",
+                    options,
+                    "-l",
+                    str(root / "log"),
+                    "-w",
+                    "start",
+                ]
+            ),
+            capture_output=True,
+            text=True,
         )
         if start.returncode:
             log = (root / "log").read_text() if (root / "log").exists() else ""
-            raise PostgresUnavailable(f"PostgreSQL did not start: {start.stderr or start.stdout}\n{log}")
+            raise PostgresUnavailable(
+                f"PostgreSQL did not start: {start.stderr or start.stdout}\n{log}"
+            )
         try:
             yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
         finally:
-            subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-                           capture_output=True)
+            subprocess.run(
+                _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+                capture_output=True,
+            )
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -8,13 +8,16 @@ from datetime import date, datetime
 import polars as pl
 import pytest
 
-from funding.extract import extract_snapshot, previous_close
-from funding.extract import require_close
+from funding.extract import extract_snapshot, previous_close, require_close
 from funding.ledger import LedgerError, read_ledger
 from tests.ledger_builder import LedgerBuilder
 
 JAN, FEB, MAR = date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31)
-CLOSE = {JAN: datetime(2026, 2, 4, 18, 0), FEB: datetime(2026, 3, 4, 18, 0), MAR: datetime(2026, 4, 3, 18, 0)}
+CLOSE = {
+    JAN: datetime(2026, 2, 4, 18, 0),
+    FEB: datetime(2026, 3, 4, 18, 0),
+    MAR: datetime(2026, 4, 3, 18, 0),
+}
 
 
 def snapshots(url: str) -> dict[date, pl.DataFrame]:
@@ -86,7 +89,13 @@ def test_charge_off_zeroes_the_receivable_and_sets_status(ledger_url):
     b.simple(1, "PURCHASE", 30_000, date(2026, 1, 5), datetime(2026, 1, 5, 10))
     b.simple(1, "INTEREST_CHARGE", 700, date(2026, 1, 31), datetime(2026, 2, 1, 1))
     b.dpd(1, FEB, 185)
-    b.charge_off(1, date(2026, 2, 27), datetime(2026, 2, 27, 23, 59, 59, 500_000), principal=30_000, interest=700)
+    b.charge_off(
+        1,
+        date(2026, 2, 27),
+        datetime(2026, 2, 27, 23, 59, 59, 500_000),
+        principal=30_000,
+        interest=700,
+    )
     b.simple(1, "RECOVERY", 1_200, date(2026, 3, 15), datetime(2026, 3, 15, 10))
     snaps = snapshots(b.write(ledger_url))
     feb, mar = row(snaps[FEB], 1), row(snaps[MAR], 1)
@@ -129,8 +138,14 @@ def test_designation_add_and_remove(ledger_url):
 
 def test_months_on_book_and_terms_as_of_period_end(ledger_url):
     b = book()
-    b.terms.append({"account_id": 1, "effective_on": date(2026, 2, 15), "credit_limit_cents": 900_000,
-                    "purchase_apr_bps": 2799})
+    b.terms.append(
+        {
+            "account_id": 1,
+            "effective_on": date(2026, 2, 15),
+            "credit_limit_cents": 900_000,
+            "purchase_apr_bps": 2799,
+        }
+    )
     b.simple(1, "PURCHASE", 100, date(2026, 1, 5), datetime(2026, 1, 5, 10))
     snaps = snapshots(b.write(ledger_url))
     assert row(snaps[JAN], 1)["months_on_book"] == 0 and row(snaps[MAR], 1)["months_on_book"] == 2
@@ -172,11 +187,17 @@ def test_sqlite_timestamps_in_mixed_text_forms_compare_as_timestamps(sqlite_url)
     after = b.simple(1, "PURCHASE", 400, date(2026, 1, 10), datetime(2026, 1, 10))
     path = b.write(sqlite_url).removeprefix("sqlite:///")
     with sqlite3.connect(path) as conn:
-        for entry_id, text in ((at_cutoff, "2026-02-04T18:00:00"),        # 'T' sorts after ' ' as text
-                               (before, "2026-02-04 17:59:59.999"),
-                               (after, "2026-02-04 18:00:00.5")):
-            conn.execute("UPDATE journal_entries SET posted_at = ? WHERE entry_id = ?", (text, entry_id))
-        conn.execute("UPDATE period_closes SET closed_at = '2026-02-04 18:00:00' WHERE period_end = '2026-01-31'")
+        for entry_id, text in (
+            (at_cutoff, "2026-02-04T18:00:00"),  # 'T' sorts after ' ' as text
+            (before, "2026-02-04 17:59:59.999"),
+            (after, "2026-02-04 18:00:00.5"),
+        ):
+            conn.execute(
+                "UPDATE journal_entries SET posted_at = ? WHERE entry_id = ?", (text, entry_id)
+            )
+        conn.execute(
+            "UPDATE period_closes SET closed_at = '2026-02-04 18:00:00' WHERE period_end = '2026-01-31'"
+        )
     snaps = snapshots(sqlite_url)
     assert row(snaps[JAN], 1)["purchases_cents"] == 300
     assert row(snaps[FEB], 1)["purchases_cents"] == 400

@@ -20,7 +20,11 @@ BIN = Path(sys.executable).parent
 
 
 def env_for(tmp_path: Path, **extra) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LEDGER_", "LAKE_", "PUBLISH_", "DAGSTER_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("LEDGER_", "LAKE_", "PUBLISH_", "DAGSTER_"))
+    }
     env.update(
         LEDGER_URL=f"sqlite:///{tmp_path / 'ledger.sqlite'}",
         LAKE_URI=str(tmp_path / "lake"),
@@ -33,8 +37,14 @@ def env_for(tmp_path: Path, **extra) -> dict[str, str]:
 
 
 def funding(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "funding"), *args], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=900)
+    return subprocess.run(
+        [str(BIN / "funding"), *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +83,9 @@ def test_run_fails_with_the_blocking_check_message(tmp_path):
     env = env_for(tmp_path)
     assert funding(["seed", "--accounts", "200", "--months", "2"], env).returncode == 0
     with sqlite3.connect(tmp_path / "ledger.sqlite") as conn:
-        conn.execute("UPDATE postings SET amount_cents = amount_cents + 1 WHERE entry_id = 7 AND line_no = 1")
+        conn.execute(
+            "UPDATE postings SET amount_cents = amount_cents + 1 WHERE entry_id = 7 AND line_no = 1"
+        )
     result = funding(["run"], env)
     assert result.returncode == 1
     assert "2025-01: FAILED" in result.stdout
@@ -91,14 +103,28 @@ def test_webserver_serves_the_code_location(seeded, tmp_path):
     _, env = seeded
     port = _free_port()
     server = subprocess.Popen(
-        [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-m", "dagster_project.definitions"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            str(BIN / "dagster-webserver"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-m",
+            "dagster_project.definitions",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         deadline = time.time() + 120
         while time.time() < deadline:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2) as response:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/server_info", timeout=2
+                ) as response:
                     if response.status == 200:
                         break
             except OSError:
@@ -106,13 +132,20 @@ def test_webserver_serves_the_code_location(seeded, tmp_path):
         else:
             pytest.fail("the Dagster webserver did not answer /server_info within 120 s")
         query = json.dumps({"query": "{ assetNodes { assetKey { path } } }"}).encode()
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=query,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/graphql",
+            data=query,
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=60) as response:
             nodes = json.loads(response.read())["data"]["assetNodes"]
         keys = {"/".join(n["assetKey"]["path"]) for n in nodes}
-        assert {"receivables_snapshot", "wh1/borrowing_base_certificate", "trust1/waterfall",
-                "portfolio/pool_performance"} <= keys
+        assert {
+            "receivables_snapshot",
+            "wh1/borrowing_base_certificate",
+            "trust1/waterfall",
+            "portfolio/pool_performance",
+        } <= keys
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

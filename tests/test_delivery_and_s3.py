@@ -68,16 +68,28 @@ def ledger(tmp_path_factory):
 def test_packages_go_to_s3_and_investors_get_working_links_once(tmp_path, ledger, s3, smtp_server):
     smtp_url, inbox = smtp_server
     bucket = s3.create_bucket()
-    settings = settings_for(tmp_path, ledger, publish_uri=f"s3://{bucket}/packages", smtp_url=smtp_url)
+    settings = settings_for(
+        tmp_path, ledger, publish_uri=f"s3://{bucket}/packages", smtp_url=smtp_url
+    )
     instance = dg.DagsterInstance.ephemeral()
     for key in ("2025-01", "2025-02"):
         assert run_period(settings, key, instance).success, key
     keys = sorted(o["Key"] for o in s3.client().list_objects_v2(Bucket=bucket)["Contents"])
     package = [k for k in keys if k.startswith("packages/wh1/2025-02/")]
-    assert package == sorted(f"packages/wh1/2025-02/{name}" for name in (
-        "latest.json", "v1/borrowing_base.parquet", "v1/investor_report.html", "v1/investor_report.pdf",
-        "v1/loan_tape.csv", "v1/loan_tape.parquet", "v1/manifest.json", "v1/pool_performance.parquet",
-        "v1/waterfall.parquet"))
+    assert package == sorted(
+        f"packages/wh1/2025-02/{name}"
+        for name in (
+            "latest.json",
+            "v1/borrowing_base.parquet",
+            "v1/investor_report.html",
+            "v1/investor_report.pdf",
+            "v1/loan_tape.csv",
+            "v1/loan_tape.parquet",
+            "v1/manifest.json",
+            "v1/pool_performance.parquet",
+            "v1/waterfall.parquet",
+        )
+    )
     # One message per investor (wh1 has one) per period, with presigned links that work.
     assert len(inbox.messages) == 2
     message = inbox.messages[-1]
@@ -89,7 +101,11 @@ def test_packages_go_to_s3_and_investors_get_working_links_once(tmp_path, ledger
     for name, link in links.items():
         with urllib.request.urlopen(link, timeout=10) as response:
             fetched = response.read()
-        stored = s3.client().get_object(Bucket=bucket, Key=f"packages/wh1/2025-02/v1/{name}")["Body"].read()
+        stored = (
+            s3.client()
+            .get_object(Bucket=bucket, Key=f"packages/wh1/2025-02/v1/{name}")["Body"]
+            .read()
+        )
         assert fetched == stored
     # A re-run publishes nothing new and sends nothing.
     assert run_period(settings, "2025-02", instance).success
@@ -112,18 +128,31 @@ def _check_automation(defs, settings, instance):
     assert isinstance(request, dg.RunRequest) and request.partition_key == "2025-02"
 
     # 2025-03-05 is the 3rd business day of March 2025; the 4th is not.
-    on_day = schedule(dg.build_schedule_context(instance=instance,
-                                                scheduled_execution_time=datetime(2025, 3, 5, 6)))
+    on_day = schedule(
+        dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=datetime(2025, 3, 5, 6)
+        )
+    )
     assert isinstance(on_day, dg.RunRequest) and on_day.partition_key == "2025-02"
-    other_day = schedule(dg.build_schedule_context(instance=instance,
-                                                   scheduled_execution_time=datetime(2025, 3, 6, 6)))
+    other_day = schedule(
+        dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=datetime(2025, 3, 6, 6)
+        )
+    )
     assert isinstance(other_day, dg.SkipReason)
 
     # Once the period has a run (here: of the extraction alone), neither starts it again.
     job = defs.resolve_job_def("monthly_close")
     for key in ("2025-01", "2025-02"):
-        job.execute_in_process(partition_key=key, instance=instance,
-                               asset_selection=[dg.AssetKey("receivables_snapshot")])
+        job.execute_in_process(
+            partition_key=key,
+            instance=instance,
+            asset_selection=[dg.AssetKey("receivables_snapshot")],
+        )
     assert isinstance(sensor(dg.build_sensor_context(instance=instance)), dg.SkipReason)
-    again = schedule(dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime(2025, 3, 5, 6)))
+    again = schedule(
+        dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=datetime(2025, 3, 5, 6)
+        )
+    )
     assert isinstance(again, dg.SkipReason) and "already has a run" in again.skip_message

@@ -15,7 +15,13 @@ import pytest
 
 from funding.ledger_writer import seed_ledger
 from funding.seed import SeedConfig
-from tests.dagster_helpers import check_results, failure_text, materialized, run_period, settings_for
+from tests.dagster_helpers import (
+    check_results,
+    failure_text,
+    materialized,
+    run_period,
+    settings_for,
+)
 
 PERIODS = [f"2025-{m:02d}" for m in range(1, 10)]
 
@@ -36,22 +42,37 @@ def test_every_period_succeeds_with_every_check_passing(pipeline):
     for key, result in results.items():
         assert result.success, (key, failure_text(result))
         checks = check_results(result)
-        assert {"wh1/waterfall:waterfall_invariants", "wh1/pool_performance:pool_rollforward",
-                "wh1/borrowing_base_certificate:certificate_ties_to_allocation",
-                "portfolio/pool_performance:pool_rollforward"} <= set(checks)
+        assert {
+            "wh1/waterfall:waterfall_invariants",
+            "wh1/pool_performance:pool_rollforward",
+            "wh1/borrowing_base_certificate:certificate_ties_to_allocation",
+            "portfolio/pool_performance:pool_rollforward",
+        } <= set(checks)
         failed = {k: e.description for k, e in checks.items() if not e.passed}
         assert not failed, (key, failed)  # warnings included: the demo ledger is healthy
-        assert {"wh1/validation:tape_expectations", "trust1/validation:continuity_with_published",
-                "trust1/validation:pool_balance_change"} <= set(checks)
-        assert {"wh1/borrowing_base_certificate", "trust1/waterfall", "portfolio/analytics",
-                "wh1/investor_package", "trust1/delivery"} <= materialized(result)
+        assert {
+            "wh1/validation:tape_expectations",
+            "trust1/validation:continuity_with_published",
+            "trust1/validation:pool_balance_change",
+        } <= set(checks)
+        assert {
+            "wh1/borrowing_base_certificate",
+            "trust1/waterfall",
+            "portfolio/analytics",
+            "wh1/investor_package",
+            "trust1/delivery",
+        } <= materialized(result)
 
 
 def test_certificate_totals_equal_the_per_account_table(pipeline):
     root = pipeline[0]
     for key in PERIODS:
-        certificate = pl.read_parquet(root / "lake" / "wh1" / "borrowing_base_certificate" / f"{key}.parquet")
-        allocation = pl.read_parquet(root / "lake" / "wh1" / "borrowing_base_allocation" / f"{key}.parquet")
+        certificate = pl.read_parquet(
+            root / "lake" / "wh1" / "borrowing_base_certificate" / f"{key}.parquet"
+        )
+        allocation = pl.read_parquet(
+            root / "lake" / "wh1" / "borrowing_base_allocation" / f"{key}.parquet"
+        )
         line = {r["line"]: r["amount_cents"] for r in certificate.to_dicts() if not r["bucket"]}
         eligible = allocation.filter(pl.col("is_eligible"))
         assert line["eligible_balance"] == eligible["principal_cents"].sum()
@@ -77,10 +98,12 @@ def test_waterfall_state_carries_from_period_to_period(pipeline):
 
 def test_rerunning_a_period_gives_identical_outputs(pipeline):
     root, settings, instance, _ = pipeline
-    files = [root / "lake" / "wh1" / "waterfall_state" / "2025-08.json",
-             root / "lake" / "wh1" / "borrowing_base_certificate" / "2025-08.parquet",
-             root / "lake" / "trust1" / "waterfall_statement" / "2025-08.parquet",
-             root / "lake" / "portfolio" / "pool_performance" / "2025-08.parquet"]
+    files = [
+        root / "lake" / "wh1" / "waterfall_state" / "2025-08.json",
+        root / "lake" / "wh1" / "borrowing_base_certificate" / "2025-08.parquet",
+        root / "lake" / "trust1" / "waterfall_statement" / "2025-08.parquet",
+        root / "lake" / "portfolio" / "pool_performance" / "2025-08.parquet",
+    ]
     before = [f.read_bytes() for f in files]
     assert run_period(settings, "2025-08", instance).success
     assert [f.read_bytes() for f in files] == before
@@ -92,7 +115,9 @@ def test_waterfall_without_its_previous_period_names_it(tmp_path, pipeline):
     # The extraction of 2025-07 needs 2025-06's snapshot; provide the lake up to the snapshot only.
     import shutil
 
-    shutil.copytree(root / "lake" / "receivables_snapshot", tmp_path / "lake" / "receivables_snapshot")
+    shutil.copytree(
+        root / "lake" / "receivables_snapshot", tmp_path / "lake" / "receivables_snapshot"
+    )
     result = run_period(fresh, "2025-08", dg.DagsterInstance.ephemeral())
     assert not result.success
     assert "state of the previous period 2025-07 is missing" in failure_text(result)
@@ -106,8 +131,15 @@ def test_each_vehicle_and_period_has_a_published_package(pipeline):
             latest = publish / vehicle / key / "latest.json"
             assert latest.exists() == (key >= first), (vehicle, key)
         files = sorted(p.name for p in (publish / vehicle / "2025-09" / "v1").iterdir())
-        expected = ["investor_report.html", "investor_report.pdf", "loan_tape.csv", "loan_tape.parquet",
-                    "manifest.json", "pool_performance.parquet", "waterfall.parquet"]
+        expected = [
+            "investor_report.html",
+            "investor_report.pdf",
+            "loan_tape.csv",
+            "loan_tape.parquet",
+            "manifest.json",
+            "pool_performance.parquet",
+            "waterfall.parquet",
+        ]
         if vehicle == "wh1":
             expected.append("borrowing_base.parquet")
         assert files == sorted(expected)
@@ -121,8 +153,9 @@ def test_report_prints_the_packages_parquet_figures(pipeline):
 
     package = pipeline[0] / "publish" / "trust1" / "2025-09" / "v1"
     cells = dict(parse((package / "investor_report.html").read_text()).figures)
-    expected = expected_figures(pl.read_parquet(package / "pool_performance.parquet"), "pool_performance") | \
-        expected_figures(pl.read_parquet(package / "waterfall.parquet"), "waterfall")
+    expected = expected_figures(
+        pl.read_parquet(package / "pool_performance.parquet"), "pool_performance"
+    ) | expected_figures(pl.read_parquet(package / "waterfall.parquet"), "waterfall")
     assert cells == expected
 
 

@@ -32,8 +32,11 @@ def gate(tmp_path_factory):
     with sqlite3.connect(root / "ledger.sqlite") as conn:
         (bad_account,) = conn.execute(
             "SELECT account_id FROM vehicle_designations WHERE vehicle_id = 'wh1' AND removed_on IS NULL "
-            "ORDER BY account_id LIMIT 1").fetchone()
-        conn.execute("UPDATE accounts SET origination_fico = 900 WHERE account_id = ?", (bad_account,))
+            "ORDER BY account_id LIMIT 1"
+        ).fetchone()
+        conn.execute(
+            "UPDATE accounts SET origination_fico = 900 WHERE account_id = ?", (bad_account,)
+        )
     vehicles = root / "vehicles"
     shutil.copytree(PACKAGE_DIR / "vehicles", vehicles)
     trust = yaml.safe_load((vehicles / "trust1.yaml").read_text())
@@ -41,7 +44,9 @@ def gate(tmp_path_factory):
     (vehicles / "trust1.yaml").write_text(yaml.safe_dump(trust, sort_keys=False))
     settings = settings_for(root, url, vehicles_dir=vehicles)
     instance = dg.DagsterInstance.ephemeral()
-    results = {key: run_period(settings, key, instance) for key in ("2025-01", "2025-02", "2025-03")}
+    results = {
+        key: run_period(settings, key, instance) for key in ("2025-01", "2025-02", "2025-03")
+    }
     return root, bad_account, results
 
 
@@ -67,15 +72,24 @@ def test_checks_show_in_the_run_events_with_their_metadata(gate):
     evaluations = check_results(results["2025-03"])
     trust = evaluations["trust1/validation:tape_expectations"]
     assert trust.passed and "expectations met" in trust.metadata["summary"].value
-    assert evaluations["trust1/validation:pool_balance_change"].severity == dg.AssetCheckSeverity.WARN
-    assert evaluations["trust1/validation:missing_fico_share"].severity == dg.AssetCheckSeverity.ERROR
-    assert {"receivables_snapshot:trial_balance", "wh1/pool_performance:pool_rollforward",
-            "wh1/borrowing_base_certificate:certificate_ties_to_allocation",
-            "trust1/waterfall:waterfall_invariants"} <= set(evaluations)
+    assert (
+        evaluations["trust1/validation:pool_balance_change"].severity == dg.AssetCheckSeverity.WARN
+    )
+    assert (
+        evaluations["trust1/validation:missing_fico_share"].severity == dg.AssetCheckSeverity.ERROR
+    )
+    assert {
+        "receivables_snapshot:trial_balance",
+        "wh1/pool_performance:pool_rollforward",
+        "wh1/borrowing_base_certificate:certificate_ties_to_allocation",
+        "trust1/waterfall:waterfall_invariants",
+    } <= set(evaluations)
 
 
 def test_roll_forward_off_by_one_cent_names_vehicle_period_and_rows():
-    rollforward = pl.DataFrame({"receivable": ["principal", "interest", "fees"], "difference_cents": [1, 0, 0]})
+    rollforward = pl.DataFrame(
+        {"receivable": ["principal", "interest", "fees"], "difference_cents": [1, 0, 0]}
+    )
     outcome = pool_rollforward_outcome("wh1", "2025-04", rollforward)
     assert not outcome.passed and outcome.blocking
     assert outcome.summary == "wh1 2025-04: pool_rollforward is off: principal by 1 cents"
@@ -90,17 +104,31 @@ def test_unbalanced_waterfall_names_vehicle_period_and_the_broken_invariant():
 
     config = load_vehicle(PACKAGE_DIR / "vehicles" / "trust1.yaml")
     inputs = PeriodInputs(
-        period_start=date(2025, 8, 1), period_end=date(2025, 8, 31), previous_period_end=date(2025, 7, 31),
-        pool={"finance_charge_collections": 9_000_000, "recoveries": 10_000, "principal_collections": 80_000_000,
-              "chargeoff_principal": 300_000, "beginning_principal": 900_000_000},
-        fixings={"SOFR30A": 430}, ratios={"delinquency_60_plus_3m_avg": None},
+        period_start=date(2025, 8, 1),
+        period_end=date(2025, 8, 31),
+        previous_period_end=date(2025, 7, 31),
+        pool={
+            "finance_charge_collections": 9_000_000,
+            "recoveries": 10_000,
+            "principal_collections": 80_000_000,
+            "chargeoff_principal": 300_000,
+            "beginning_principal": 900_000_000,
+        },
+        fixings={"SOFR30A": 430},
+        ratios={"delinquency_60_plus_3m_avg": None},
     )
     result = run_waterfall(config, initial_state(config, date(2025, 7, 31)), inputs)
     assert waterfall_outcome("trust1", "2025-08", result).passed
     # Pay the senior fee one cent more than the funds allow: sources no longer equal uses.
     first = result.statement[1]
-    tampered = replace(result, statement=(result.statement[0], replace(first, paid_cents=first.paid_cents + 1),
-                                          *result.statement[2:]))
+    tampered = replace(
+        result,
+        statement=(
+            result.statement[0],
+            replace(first, paid_cents=first.paid_cents + 1),
+            *result.statement[2:],
+        ),
+    )
     outcome = waterfall_outcome("trust1", "2025-08", tampered)
     assert not outcome.passed and outcome.blocking
     assert outcome.summary.startswith("trust1 2025-08: waterfall_invariants broken:")

@@ -46,7 +46,10 @@ CASES = {
         lambda raw: _ratio(raw)["portfolio_yield"].update(annualize="x13"),
         ["ratios.0.definitions", "portfolio_yield", "x13"],
     ),
-    "unknown key": (lambda raw: raw.update(colour="blue"), ["colour", "Extra inputs are not permitted"]),
+    "unknown key": (
+        lambda raw: raw.update(colour="blue"),
+        ["colour", "Extra inputs are not permitted"],
+    ),
     "waterfall step naming an unknown class": (
         lambda raw: raw["waterfall"]["interest"].insert(3, {"pay": "interest", "class": "C"}),
         ["unknown class 'C'"],
