@@ -22,7 +22,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from funding.extract import extract_snapshot, previous_close  # noqa: E402
+from funding.extract import extract_periods  # noqa: E402
 from funding.ledger import read_ledger  # noqa: E402
 from funding.ledger_writer import seed_ledger  # noqa: E402
 from funding.seed import SeedConfig  # noqa: E402
@@ -34,12 +34,7 @@ def measure(url: str, config: SeedConfig) -> dict:
     started = time.perf_counter()
     snapshot_rows = 0
     with read_ledger(url) as session:
-        closes = session.period_closes()
-        snapshot = None
-        for close in closes:
-            snapshot = extract_snapshot(
-                session, close, previous_close(closes, close.period_end), snapshot
-            )
+        for _, snapshot in extract_periods(session):
             snapshot_rows += snapshot.height
     extract_seconds = time.perf_counter() - started
     postings = report.rows.get("postings", 0)

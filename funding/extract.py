@@ -7,6 +7,7 @@ carry forward from the previous period's snapshot, so history is read once.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 
 import polars as pl
@@ -14,23 +15,29 @@ import polars as pl
 from funding.ledger import NO_CUTOFF, NO_PERIOD_END, LedgerError, LedgerSession, PeriodClose
 from funding.snapshot import MEASURES, SCHEMA, dpd_bucket
 
+# Columns read from accounts, terms, scores and delinquency, typed as in the snapshot.
 ACCOUNTS_SCHEMA: dict[str, pl.DataType] = {
     "account_id": pl.Int64(),
-    "product_code": pl.String(),
-    "opened_on": pl.Date(),
-    "closed_on": pl.Date(),
-    "close_reason": pl.String(),
-    "origination_fico": pl.Int64(),
-    "origination_income_cents": pl.Int64(),
-    "risk_grade": pl.String(),
-    "channel": pl.String(),
-    "billing_state": pl.String(),
-    "credit_limit_cents": pl.Int64(),
-    "purchase_apr_bps": pl.Int64(),
-    "current_fico": pl.Int64(),
-    "current_score_model": pl.String(),
-    "days_past_due": pl.Int64(),
-    "past_due_cents": pl.Int64(),
+    **{
+        name: SCHEMA[name]
+        for name in (
+            "product_code",
+            "opened_on",
+            "closed_on",
+            "close_reason",
+            "origination_fico",
+            "origination_income_cents",
+            "risk_grade",
+            "channel",
+            "billing_state",
+            "credit_limit_cents",
+            "purchase_apr_bps",
+            "current_fico",
+            "current_score_model",
+            "days_past_due",
+            "past_due_cents",
+        )
+    },
 }
 
 _MEASURES_IN_SQL = [m for m in MEASURES if m != "finance_charge_collections"]
@@ -107,6 +114,17 @@ def extract_snapshot(
     return assemble_snapshot(
         close.period_end, accounts, flows, flags, vehicles_now, vehicles_before, prev_snapshot
     )
+
+
+def extract_periods(session: LedgerSession) -> Iterator[tuple[PeriodClose, pl.DataFrame]]:
+    """Every closed period's snapshot, oldest first, each carried from the one before."""
+    closes = session.period_closes()
+    snapshot = None
+    for close in closes:
+        snapshot = extract_snapshot(
+            session, close, previous_close(closes, close.period_end), snapshot
+        )
+        yield close, snapshot
 
 
 def _one_vehicle_per_account(designations: pl.DataFrame, name: str) -> pl.DataFrame:

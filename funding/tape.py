@@ -19,6 +19,7 @@ from decimal import Decimal
 import polars as pl
 
 from funding.figures import cents_to_amount
+from funding.snapshot import MEASURES
 
 MONEY = pl.Decimal(18, 2)
 ACCOUNT_REF_HEX_CHARS = 16
@@ -31,23 +32,10 @@ BALANCE_COLUMNS: dict[str, str] = {
     "fee_balance": "fees_cents",
     "total_balance": "total_cents",
 }
+# The period flows of the contract: every ledger measure except the derived
+# finance_charge_collections (= interest + fee collections).
 FLOW_COLUMNS: dict[str, str] = {
-    name: f"{name}_cents"
-    for name in (
-        "purchases",
-        "returns",
-        "principal_collections",
-        "interest_collections",
-        "fee_collections",
-        "interest_billed",
-        "fees_billed",
-        "interest_waivers",
-        "fee_waivers",
-        "chargeoff_principal",
-        "chargeoff_interest",
-        "chargeoff_fees",
-        "recoveries",
-    )
+    name: f"{name}_cents" for name in MEASURES if name != "finance_charge_collections"
 }
 
 TAPE_SCHEMA: dict[str, pl.DataType] = {

@@ -8,7 +8,7 @@ from datetime import date, datetime
 import polars as pl
 import pytest
 
-from funding.extract import extract_snapshot, previous_close, require_close
+from funding.extract import extract_periods, require_close
 from funding.ledger import LedgerError, read_ledger
 from tests.ledger_builder import LedgerBuilder
 
@@ -21,14 +21,8 @@ CLOSE = {
 
 
 def snapshots(url: str) -> dict[date, pl.DataFrame]:
-    out, prev_snap = {}, None
     with read_ledger(url) as session:
-        closes = session.period_closes()
-        for close in closes:
-            prev = previous_close(closes, close.period_end)
-            prev_snap = extract_snapshot(session, close, prev, prev_snap)
-            out[close.period_end] = prev_snap
-    return out
+        return {close.period_end: snapshot for close, snapshot in extract_periods(session)}
 
 
 def row(snapshot: pl.DataFrame, account_id: int) -> dict:

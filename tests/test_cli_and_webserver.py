@@ -149,3 +149,21 @@ def test_webserver_serves_the_code_location(seeded, tmp_path):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def test_verify_checks_a_published_package_against_its_manifest(seeded):
+    tmp_path, env = seeded
+    funding(["run"], env)
+    package = tmp_path / "publish" / "wh1" / "2025-02"
+    ok = funding(["verify", str(package)], env)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "every file matches its manifest" in ok.stdout
+    tape = package / "v1" / "loan_tape.csv"
+    original = tape.read_bytes()
+    try:
+        tape.write_bytes(original.replace(b"\n", b"\n", 1) + b"tampered\n")
+        bad = funding(["verify", str(package / "v1")], env)
+        assert bad.returncode == 1
+        assert "loan_tape.csv" in bad.stdout
+    finally:
+        tape.write_bytes(original)

@@ -29,7 +29,7 @@ from checks.expectations import (
 )
 from checks.outcome import MAX_OFFENDING_ROWS, CheckOutcome
 from funding.data_quality import GUARD_NAMES, DataQualityConfig
-from funding.extract import extract_snapshot, previous_close
+from funding.extract import extract_periods
 from funding.ledger import read_ledger
 from funding.ledger_writer import seed_ledger
 from funding.seed import SeedConfig
@@ -47,14 +47,8 @@ LABEL = "wh1 2025-03"
 def snapshots(tmp_path_factory) -> dict[date, pl.DataFrame]:
     url = f"sqlite:///{tmp_path_factory.mktemp('ledger') / 'ledger.sqlite'}"
     seed_ledger(url, SeedConfig(accounts=300, months=3))
-    out, prev_snap = {}, None
     with read_ledger(url) as session:
-        closes = session.period_closes()
-        for close in closes:
-            prev = previous_close(closes, close.period_end)
-            prev_snap = extract_snapshot(session, close, prev, prev_snap)
-            out[close.period_end] = prev_snap
-    return out
+        return {close.period_end: snapshot for close, snapshot in extract_periods(session)}
 
 
 @pytest.fixture(scope="module")
