@@ -523,6 +523,15 @@ def generate(config: SeedConfig) -> Iterator[tuple[str, pl.DataFrame]]:
             [(R_INT, interest[i_idx]), (INC_INT, -interest[i_idx])],
         )
         intr[i_idx] += interest[i_idx]
+        # Goodwill and hardship interest waivers on a small share of delinquent accounts.
+        iw = i_idx[(missed[i_idx] > 0) & (rng.random(len(i_idx)) < 0.05)]
+        book.add(
+            "WAIVER",
+            ids[iw],
+            np.full(len(iw), e_day),
+            [(R_INT, -interest[iw]), (INC_INT, interest[iw])],
+        )
+        intr[iw] -= interest[iw]
 
         # -- delinquency at the month end and charge-off at 180 DPD --
         dpd = np.where(live & (missed > 0), e_day - first_missed_due + 1, 0)

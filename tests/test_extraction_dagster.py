@@ -116,6 +116,13 @@ BAD_LEDGERS = {
         "one_vehicle_per_account",
         "account ids [3]",
     ),
+    "period closed before it ended": (
+        lambda b: b.closes.__setitem__(
+            0, {"period_end": date(2025, 1, 31), "closed_at": datetime(2025, 1, 31, 12)}
+        ),
+        "period_closes_in_order",
+        "closed before the period ended",
+    ),
     "duplicate idempotency key": (
         None,
         "idempotency_keys_unique",
@@ -152,3 +159,13 @@ def test_bad_ledger_fails_a_blocking_check_with_the_offending_ids(case, tmp_path
     assert evaluation.metadata["offending_rows"].value
     # Nothing downstream of the extraction materialized.
     assert materialized(result) <= {"receivables_snapshot"}
+
+
+def test_period_closed_before_the_previous_close_fails(tmp_path):
+    b = small_ledger()
+    b.close(date(2025, 2, 28), datetime(2025, 2, 3, 18))  # before January's close on 2025-02-04
+    url = b.write(f"sqlite:///{tmp_path / 'closes.sqlite'}", finish=False)
+    result = run_period(settings_for(tmp_path, url), "2025-01", dg.DagsterInstance.ephemeral())
+    evaluation = check_results(result)["receivables_snapshot:period_closes_in_order"]
+    assert not result.success and not evaluation.passed
+    assert "closed before the previous period 2025-01-31" in evaluation.description
