@@ -4,6 +4,7 @@ import dagster as dg
 import polars as pl
 
 from assets.lake_layout import snapshot_meta_path, snapshot_path
+from assets.metadata import usd
 from checks.dagster_results import check_specs, combined_results
 from checks.extraction import EXTRACTION_CHECKS, extraction_checks
 from dagster_project.partitions import (
@@ -21,15 +22,17 @@ SNAPSHOT_KEY = dg.AssetKey("receivables_snapshot")
 
 def headline(snapshot: pl.DataFrame) -> dict[str, dg.MetadataValue]:
     active = snapshot.filter(pl.col("is_active"))
-    cents = lambda c: int(active[c].sum())  # noqa: E731
+
+    def cents(column: str) -> int:
+        return int(active[column].sum())
+
+    collections = cents("principal_collections_cents") + cents("finance_charge_collections_cents")
     return {
         "accounts": dg.MetadataValue.int(snapshot.height),
         "active_accounts": dg.MetadataValue.int(active.height),
-        "principal_usd": dg.MetadataValue.float(cents("principal_cents") / 100),
-        "total_receivables_usd": dg.MetadataValue.float(cents("total_cents") / 100),
-        "collections_usd": dg.MetadataValue.float(
-            (cents("principal_collections_cents") + cents("finance_charge_collections_cents")) / 100
-        ),
+        "principal": dg.MetadataValue.text(usd(cents("principal_cents"))),
+        "total_receivables": dg.MetadataValue.text(usd(cents("total_cents"))),
+        "collections": dg.MetadataValue.text(usd(collections)),
     }
 
 
