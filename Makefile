@@ -15,13 +15,14 @@ $(BIN)/uv:
 	$(BIN)/pip install --quiet uv==0.13.9
 
 install: $(BIN)/uv
+	bash scripts/system-packages
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e .
 	@test -f .env || printf 'DAGSTER_HOME=%s/var/dagster\n' "$(CURDIR)" > .env
 	@mkdir -p var/dagster && (test -f var/dagster/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > var/dagster/dagster.yaml)
 
 install-test: install
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test]'
-	bash scripts/system-packages
+	bash scripts/system-packages --test
 
 demo: install
 	DAGSTER_HOME=$(CURDIR)/var/dagster $(BIN)/funding seed --accounts $(ACCOUNTS) --months $(MONTHS) --seed $(SEED)
