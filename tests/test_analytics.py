@@ -24,7 +24,8 @@ from funding.ledger_writer import seed_ledger
 from funding.performance import POOL_MEASURE_NAMES
 from funding.pool import HEADLINE_RATIOS, delinquency_table, performance_table, pool_measures
 from funding.seed import SeedConfig
-from funding.snapshot import DPD_BUCKETS, SCHEMA
+from funding.snapshot import DPD_BUCKETS
+from tests.snapshot_rows import snapshot_frame
 
 VEHICLES = (None, "wh1", "trust1")
 IDS = ["portfolio", "wh1", "trust1"]
@@ -78,27 +79,6 @@ def test_stratification_bands_and_order(snapshots):
     top = state.head(state.height - 1)["balance_cents"].to_list()
     assert top == sorted(top, reverse=True)
     assert table.sort("dimension_order", "band_order").equals(table)
-
-
-def snapshot_frame(*rows: dict[str, Any], period_end: date = date(2025, 3, 31)) -> pl.DataFrame:
-    """Snapshot rows with neutral defaults; totals follow the balances."""
-    base = {n: (0 if t == pl.Int64() else None) for n, t in SCHEMA.items()}
-    base |= {
-        "period_end": period_end,
-        "opened_on": date(2025, 1, 15),
-        "is_active": True,
-        "was_active": False,
-        "delinquency_bucket": "current",
-        "status": "OPEN",
-        "flags": "",
-        "posted_after_chargeoff": False,
-    }
-    full = []
-    for i, row in enumerate(rows, start=1):
-        record = base | {"account_id": i} | row
-        record["total_cents"] = sum(record[f"{p}_cents"] for p in ("principal", "interest", "fees"))
-        full.append(record)
-    return pl.DataFrame(full, schema=SCHEMA)
 
 
 def test_stratification_of_an_empty_pool_has_zero_rows_and_null_shares():

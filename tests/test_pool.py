@@ -36,7 +36,8 @@ from funding.pool import (
     with_shares,
 )
 from funding.seed import SeedConfig
-from funding.snapshot import DPD_BUCKETS, SCHEMA
+from funding.snapshot import DPD_BUCKETS
+from tests.snapshot_rows import snapshot_frame
 
 VEHICLES = (None, "wh1", "trust1")  # None = the portfolio
 NO_DATE, NO_TIME = "0001-01-01", "0001-01-01 00:00:00"
@@ -330,26 +331,6 @@ def test_performance_table_over_the_ledger(ledger):
 # ------------------------------------------------------------------ hand-made frames
 
 PERIOD = date(2025, 3, 31)
-
-
-def snapshot_frame(*rows: dict[str, Any], period_end: date = PERIOD) -> pl.DataFrame:
-    """Snapshot rows with neutral defaults; totals follow the balances."""
-    base = {n: (0 if t == pl.Int64() else None) for n, t in SCHEMA.items()}
-    base |= {
-        "period_end": period_end,
-        "is_active": True,
-        "was_active": False,
-        "delinquency_bucket": "current",
-        "status": "OPEN",
-        "flags": "",
-        "posted_after_chargeoff": False,
-    }
-    full = []
-    for i, row in enumerate(rows, start=1):
-        record = base | {"account_id": i} | row
-        record["total_cents"] = sum(record[f"{p}_cents"] for p in ("principal", "interest", "fees"))
-        full.append(record)
-    return pl.DataFrame(full, schema=SCHEMA)
 
 
 def test_empty_pool_is_zero_and_null_not_an_error():
