@@ -51,10 +51,6 @@ def combined_results(
     return [to_check_result(combine(outs), asset_key) for outs in by_name.values()]
 
 
-def failure_lines(results: Sequence[dg.AssetCheckResult]) -> list[str]:
-    return [f"{r.check_name}: {r.description}" for r in results if not r.passed]
-
-
 def _metadata_value(value) -> dg.MetadataValue:
     value = _jsonable(value)
     if isinstance(value, dict | list):

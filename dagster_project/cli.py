@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 
 from dagster_project.settings import Settings, ensure_dagster_home
 
@@ -101,13 +100,6 @@ def main(argv: list[str] | None = None) -> int:
     _add_verify(sub)
     args = parser.parse_args(argv)
     return args.handler(args)
-
-
-def parse_period(text: str | None) -> date | None:
-    if text is None:
-        return None
-    year, month = text.split("-")
-    return date(int(year), int(month), 1)
 
 
 if __name__ == "__main__":

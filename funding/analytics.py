@@ -27,7 +27,6 @@ from funding.pool import HEADLINE_RATIOS, single_period, units_to_decimal, with_
 from funding.snapshot import DPD_BUCKETS, pool_members
 
 RATIO_SCALE = 18
-RATIO_DTYPE = pl.Decimal(38, RATIO_SCALE)
 MISSING = "missing"
 OTHER_STATES = "other"
 TOP_STATES = 10

@@ -20,16 +20,6 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PACKAGE_FILES = (
-    "loan_tape.parquet",
-    "loan_tape.csv",
-    "pool_performance.parquet",
-    "waterfall.parquet",
-    "borrowing_base.parquet",
-    "investor_report.html",
-    "investor_report.pdf",
-)
-
 
 class InvestorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Annotated, ClassVar, Literal, get_args
+from typing import Annotated, ClassVar, Literal
 
 import polars as pl
 from pydantic import (
@@ -34,7 +34,6 @@ from pydantic import (
 
 # ledger.md, table `account_flags`.
 Flag = Literal["BANKRUPTCY", "FRAUD", "DECEASED", "HARDSHIP", "DISPUTE", "SCRA"]
-FLAGS: tuple[str, ...] = get_args(Flag)
 
 
 def _exact_decimal(value: object) -> Decimal:

@@ -58,10 +58,6 @@ FLAGS_SCHEMA = {"account_id": pl.Int64(), "flag": pl.String()}
 DESIGNATIONS_SCHEMA = {"account_id": pl.Int64(), "vehicle_id": pl.String()}
 
 
-def closed_periods(closes: list[PeriodClose]) -> dict[date, PeriodClose]:
-    return {c.period_end: c for c in closes}
-
-
 def previous_close(closes: list[PeriodClose], period_end: date) -> PeriodClose | None:
     """P-1: the latest closed period before `period_end`."""
     earlier = [c for c in closes if c.period_end < period_end]

@@ -31,11 +31,6 @@ def to_cents(amount: Fraction | Decimal | int, mode: RoundingMode = "half_up") -
     return sign * whole
 
 
-def cents_to_decimal(cents: int) -> Decimal:
-    """Cents as a two-place Decimal currency amount (1234 -> Decimal('12.34'))."""
-    return Decimal(int(cents)).scaleb(-2)
-
-
 def bps(value: int) -> Fraction:
     """Basis points as an exact fraction (150 -> 3/200)."""
     return Fraction(int(value), 10_000)

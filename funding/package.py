@@ -23,7 +23,6 @@ RATIO_LABELS = {
     "purchase_rate": "Purchase rate",
     "delinquency_60_plus": "60+ day delinquency",
 }
-TREND_RATIOS = ("payment_rate", "net_chargeoff_rate", "portfolio_yield", "delinquency_60_plus")
 
 
 def _rows(pairs: list[tuple[str, object]], value_name: str = "value") -> pl.DataFrame:

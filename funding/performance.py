@@ -94,7 +94,6 @@ VEHICLE_MEASURE_NAMES: tuple[str, ...] = (
 KNOWN_MEASURE_NAMES: frozenset[str] = frozenset(POOL_MEASURE_NAMES + VEHICLE_MEASURE_NAMES)
 
 Annualization = Literal["none", "x12", "act/365", "act/360"]
-ANNUALIZATIONS: tuple[str, ...] = ("none", "x12", "act/365", "act/360")
 
 # 34 digits (IEEE decimal128) is far more than any ratio of cent amounts needs;
 # traps make a bad input an error instead of a NaN that prints as a ratio.

@@ -51,7 +51,6 @@ RECEIVABLES: tuple[str, ...] = ("principal", "interest", "fees")
 # Pool measures that count accounts; every other measure is an amount in cents.
 COUNT_MEASURES: tuple[str, ...] = ("account_count", "active_account_count")
 SHARE_SCALE = 12
-SHARE_DTYPE = pl.Decimal(38, SHARE_SCALE)
 
 Measures = Mapping[str, int | Decimal]
 

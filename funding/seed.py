@@ -17,7 +17,6 @@ from datetime import date, datetime, time, timedelta
 import numpy as np
 import polars as pl
 
-EPOCH = np.datetime64("1970-01-01", "D")
 ENTRY_TYPES = (
     "PURCHASE",
     "RETURN",

@@ -28,7 +28,6 @@ MEASURES: tuple[str, ...] = (
     "recoveries",
 )
 
-BALANCES: tuple[str, ...] = ("principal", "interest", "fees", "total")
 
 DPD_BUCKETS: tuple[str, ...] = (
     "current",
@@ -87,8 +86,6 @@ SCHEMA: dict[str, pl.DataType] = {
     # a receivable posting first counting at P after the account's charge-off
     "posted_after_chargeoff": pl.Boolean(),
 }
-
-SORT_KEY = ("account_id",)
 
 
 def dpd_bucket(days_past_due: pl.Expr, charged_off: pl.Expr) -> pl.Expr:

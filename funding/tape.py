@@ -98,11 +98,6 @@ def tape_schema(with_eligibility: bool) -> dict[str, pl.DataType]:
     return {**TAPE_SCHEMA, **(ELIGIBILITY_SCHEMA if with_eligibility else {})}
 
 
-def money_columns(tape: pl.DataFrame) -> list[str]:
-    """The tape's DECIMAL money columns, in column order."""
-    return [name for name, dtype in tape.schema.items() if isinstance(dtype, pl.Decimal)]
-
-
 def _require_key(key: bytes) -> None:
     if not isinstance(key, bytes | bytearray):
         raise TypeError("the tape HMAC key must be bytes (TAPE_HMAC_KEY encoded as UTF-8)")

@@ -134,9 +134,6 @@ USE_OF_ACTION = {
     "release": "release_to_seller",
     "draw": "draw_to_seller",
 }
-# Not uses: a reserve release is a source; the other two move cash from the
-# interest to the principal funds inside the vehicle.
-INTERNAL_ACTIONS = ("reserve_release", "defaulted_amount", "chargeoff_reimbursement")
 USE_KEYS = (
     "fees",
     "interest",

@@ -62,12 +62,6 @@ CERTIFICATE_LABELS = {
     "deficiency": "Borrowing base deficiency",
 }
 CERTIFICATE_TOTALS = {"eligible_balance", "net_eligible_balance", "borrowing_base", "availability"}
-CERTIFICATE_FIELDS = (
-    ("pct", "Limit / rate"),
-    ("bucket_amount", "Bucket amount"),
-    ("limit_amount", "Limit amount"),
-    ("amount", "Amount"),
-)
 
 
 # ------------------------------------------------------------------ view model
