@@ -9,15 +9,20 @@ import polars as pl
 from assets.extraction import SNAPSHOT_KEY
 from assets.lake_layout import snapshot_path, table_path
 from assets.metadata import markdown_table, usd
-from assets.vehicles import _not_reporting, previous_month_end
-from checks.dagster_results import to_check_result
+from assets.reporting import not_reporting
+from checks.dagster_results import check_specs, to_check_result
 from checks.outcome import CheckOutcome, offending_rows
 from checks.vehicle import waterfall_outcome
-from dagster_project.partitions import PREVIOUS_PERIOD, partition_key_of, period_end_of
+from dagster_project.partitions import (
+    PREVIOUS_PERIOD,
+    partition_key_of,
+    period_end_of,
+    previous_month_end,
+)
 from dagster_project.resources import FixingsResource, LakeResource
 from funding.borrowing_base import compute_borrowing_base
 from funding.eligibility import evaluate_eligibility
-from funding.pool import pool_measures
+from funding.pool import measures_from_row
 from funding.snapshot import pool_members
 from funding.vehicle_config import VehicleConfig
 from funding.waterfall import PeriodInputs, VehicleState, initial_state, run_waterfall
@@ -49,7 +54,7 @@ def _eligibility_assets(config: VehicleConfig, partitions_def):
     )
     def eligibility(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
         key = context.partition_key
-        if (skipped := _not_reporting(config, key)) is not None:
+        if (skipped := not_reporting(config, key)) is not None:
             return skipped
         pool = pool_members(lake.lake.read_frame(*snapshot_path(key)), vid)
         result = evaluate_eligibility(pool, config.eligibility)
@@ -88,7 +93,7 @@ def _eligibility_assets(config: VehicleConfig, partitions_def):
         context: dg.AssetExecutionContext, lake: LakeResource
     ) -> dg.MaterializeResult:
         key = context.partition_key
-        if (skipped := _not_reporting(config, key)) is not None:
+        if (skipped := not_reporting(config, key)) is not None:
             return skipped
         store = lake.lake
         pool = pool_members(store.read_frame(*snapshot_path(key)), vid)
@@ -144,15 +149,16 @@ def _waterfall_asset(config: VehicleConfig, partitions_def):
         deps=deps,
         kinds={"python"},
         group_name=vid,
-        check_specs=[
-            dg.AssetCheckSpec(
-                "waterfall_invariants",
-                asset=key_,
-                blocking=True,
-                description="Sources = uses to the cent; no negative balances; paid <= due; "
-                "seniority respected; note balances roll forward from the previous state.",
-            )
-        ],
+        check_specs=check_specs(
+            key_,
+            [
+                (
+                    "waterfall_invariants",
+                    "Sources = uses to the cent; no negative balances; paid <= due; seniority "
+                    "respected; note balances roll forward from the previous state.",
+                )
+            ],
+        ),
         description=f"Triggers, interest and principal waterfalls and the closing state of {config.name}; "
         "each period starts from the previous period's state.",
     )
@@ -160,7 +166,7 @@ def _waterfall_asset(config: VehicleConfig, partitions_def):
         context: dg.AssetExecutionContext, lake: LakeResource, fixings: FixingsResource
     ) -> dg.MaterializeResult:
         key = context.partition_key
-        if (skipped := _not_reporting(config, key, "waterfall_invariants")) is not None:
+        if (skipped := not_reporting(config, key, "waterfall_invariants")) is not None:
             return skipped
         store = lake.lake
         period_end = period_end_of(key)
@@ -178,7 +184,7 @@ def _waterfall_asset(config: VehicleConfig, partitions_def):
                 store.read_bytes(*_state_path(vid, prev_key)).decode()
             )
         perf = store.read_frame(*table_path(vid, "pool_performance", key)).to_dicts()[0]
-        pool = pool_measures(store.read_frame(*snapshot_path(key)), vid)
+        pool = measures_from_row(perf)
         ratios = {
             name: (None if perf.get(name) is None else Decimal(perf[name]))
             for name in (t.ratio for t in config.triggers)
@@ -263,14 +269,15 @@ def _certificate_asset(config: VehicleConfig, partitions_def):
         key=key_,
         partitions_def=partitions_def,
         deps=[dg.AssetKey([vid, "borrowing_base"]), dg.AssetKey([vid, "waterfall"])],
-        check_specs=[
-            dg.AssetCheckSpec(
-                "certificate_ties_to_allocation",
-                asset=key_,
-                blocking=True,
-                description="Certificate totals equal sums over the per-account allocation.",
-            )
-        ],
+        check_specs=check_specs(
+            key_,
+            [
+                (
+                    "certificate_ties_to_allocation",
+                    "Certificate totals equal sums over the per-account allocation.",
+                )
+            ],
+        ),
         kinds={"polars"},
         group_name=vid,
         description="The borrowing base certificate: eligible balance, each limit's bucket, limit and excess, "
@@ -280,7 +287,7 @@ def _certificate_asset(config: VehicleConfig, partitions_def):
         context: dg.AssetExecutionContext, lake: LakeResource
     ) -> dg.MaterializeResult:
         key = context.partition_key
-        if (skipped := _not_reporting(config, key, "certificate_ties_to_allocation")) is not None:
+        if (skipped := not_reporting(config, key, "certificate_ties_to_allocation")) is not None:
             return skipped
         store = lake.lake
         lines = store.read_frame(*table_path(vid, "borrowing_base_lines", key))

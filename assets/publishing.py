@@ -17,8 +17,8 @@ import polars as pl
 from assets.extraction import SNAPSHOT_KEY
 from assets.lake_layout import snapshot_meta_path, snapshot_path, table_path
 from assets.metadata import markdown_table
-from assets.vehicles import _not_reporting, previous_month_end
-from checks.dagster_results import to_check_result
+from assets.reporting import not_reporting
+from checks.dagster_results import check_specs, to_check_result
 from checks.validation import (
     VALIDATION_CHECKS,
     continuity_with_published,
@@ -26,10 +26,11 @@ from checks.validation import (
     merge_outcomes,
     tape_ties_to_pool_performance,
 )
-from dagster_project.partitions import partition_key_of, period_end_of
+from dagster_project.partitions import partition_key_of, period_end_of, previous_month_end
 from dagster_project.resources import LakeResource, MailResource, PublisherResource, TapeKeyResource
 from funding.data_quality import GUARD_NAMES
 from funding.delivery import DeliveryRecord, already_delivered, compose_message, log_line, send
+from funding.lake import parquet_bytes
 from funding.package import certificate_table, pool_figures, waterfall_figures
 from funding.snapshot import pool_members
 from funding.tape import build_tape, tape_control_totals, tape_csv_bytes, tape_parquet_bytes
@@ -65,7 +66,14 @@ def build_publishing_assets(
     tape_deps = [SNAPSHOT_KEY]
     if config.eligibility is not None:
         tape_deps += [dg.AssetKey([vid, "eligibility"]), dg.AssetKey([vid, "borrowing_base"])]
-    check_names = [*VALIDATION_CHECKS, *GUARD_NAMES]
+    validation_checks = [
+        *VALIDATION_CHECKS,
+        *(
+            (g, f"Distribution guard {g} (warns unless listed in blocking_guards).")
+            for g in GUARD_NAMES
+        ),
+    ]
+    check_names = [name for name, _ in validation_checks]
 
     @dg.asset(
         key=tape_key,
@@ -79,7 +87,7 @@ def build_publishing_assets(
         context: dg.AssetExecutionContext, lake: LakeResource, tape_key: TapeKeyResource
     ) -> dg.MaterializeResult:
         key = context.partition_key
-        if (skipped := _not_reporting(config, key)) is not None:
+        if (skipped := not_reporting(config, key)) is not None:
             return skipped
         store = lake.lake
         pool = pool_members(store.read_frame(*snapshot_path(key)), vid)
@@ -101,9 +109,7 @@ def build_publishing_assets(
         key=validation_key,
         partitions_def=partitions_def,
         deps=[tape_key, *upstream, SNAPSHOT_KEY],
-        check_specs=[
-            dg.AssetCheckSpec(name, asset=validation_key, blocking=True) for name in check_names
-        ],
+        check_specs=check_specs(validation_key, validation_checks),
         kinds={"great_expectations"},
         group_name=vid,
         description="Expectation suites on the pool's snapshot rows and the loan tape, reconciliations of the "
@@ -114,7 +120,7 @@ def build_publishing_assets(
         context: dg.AssetExecutionContext, lake: LakeResource, publisher: PublisherResource
     ) -> dg.MaterializeResult:
         key = context.partition_key
-        if (skipped := _not_reporting(config, key, *check_names)) is not None:
+        if (skipped := not_reporting(config, key, *check_names)) is not None:
             return skipped
         from checks.expectations import distribution_guards, run_suite, snapshot_suite, tape_suite
 
@@ -173,19 +179,21 @@ def build_publishing_assets(
         context: dg.AssetExecutionContext, lake: LakeResource, publisher: PublisherResource
     ) -> dg.MaterializeResult:
         key = context.partition_key
-        if (skipped := _not_reporting(config, key)) is not None:
+        if (skipped := not_reporting(config, key)) is not None:
             return skipped
         from funding.publish import data_files_digest, publish_package
         from reports import ReportData, render_html, render_pdf
 
         store = lake.lake
         period_end = period_end_of(key)
-        tape = pl.read_parquet(store.read_bytes(*table_path(vid, "loan_tape", key)))
+        # The tape's Parquet is published exactly as the loan_tape asset wrote it.
+        tape_parquet = store.read_bytes(*table_path(vid, "loan_tape", key))
+        tape = pl.read_parquet(tape_parquet)
         figures = _pool_figures(store, vid, key)
         data_files = {
-            "loan_tape.parquet": tape_parquet_bytes(tape),
+            "loan_tape.parquet": tape_parquet,
             "loan_tape.csv": tape_csv_bytes(tape),
-            "pool_performance.parquet": _parquet(figures),
+            "pool_performance.parquet": parquet_bytes(figures),
         }
         rows = {
             "loan_tape.parquet": tape.height,
@@ -195,13 +203,13 @@ def build_publishing_assets(
         waterfall = certificate = None
         if config.has_notes:
             waterfall = _waterfall_figures(store, config, key)
-            data_files["waterfall.parquet"] = _parquet(waterfall)
+            data_files["waterfall.parquet"] = parquet_bytes(waterfall)
             rows["waterfall.parquet"] = waterfall.height
         if config.facility is not None:
             certificate = certificate_table(
                 store.read_frame(*table_path(vid, "borrowing_base_certificate", key))
             )
-            data_files["borrowing_base.parquet"] = _parquet(certificate)
+            data_files["borrowing_base.parquet"] = parquet_bytes(certificate)
             rows["borrowing_base.parquet"] = certificate.height
         data_sha256 = data_files_digest(data_files)
 
@@ -284,7 +292,7 @@ def build_publishing_assets(
         mail: MailResource,
     ) -> dg.MaterializeResult:
         key = context.partition_key
-        if (skipped := _not_reporting(config, key)) is not None:
+        if (skipped := not_reporting(config, key)) is not None:
             return skipped
         store = lake.lake
         package = store.read_json(*table_path(vid, "package", key, "json"))
@@ -349,14 +357,6 @@ def _prefixed(prefix: str, outcomes):
     from dataclasses import replace
 
     return [replace(o, name=f"{prefix}.{o.name}") for o in outcomes]
-
-
-def _parquet(frame: pl.DataFrame) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    frame.write_parquet(buffer, compression="zstd", statistics=True)
-    return buffer.getvalue()
 
 
 def _pool_figures(store, vid: str, key: str) -> pl.DataFrame:

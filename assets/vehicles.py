@@ -2,63 +2,34 @@
 `portfolio` view): pool performance, analytics, eligibility, borrowing base,
 waterfall and the borrowing base certificate."""
 
-from datetime import date, timedelta
-
 import dagster as dg
 import polars as pl
 
 from assets.extraction import SNAPSHOT_KEY
 from assets.lake_layout import snapshot_path, table_path
 from assets.metadata import markdown_table, pct, usd
-from checks.dagster_results import to_check_result
+from assets.reporting import not_reporting, read_history
+from checks.dagster_results import check_specs, to_check_result
 from checks.vehicle import pool_rollforward_outcome
-from dagster_project.partitions import partition_key_of, period_end_of
 from dagster_project.resources import LakeResource
-from funding.analytics import roll_rates, stratifications, trends, vintage_curves
+from funding.analytics import (
+    VINTAGE_COLUMNS,
+    roll_rates,
+    stratifications,
+    trends,
+    vintage_curves,
+)
 from funding.lake import Lake
 from funding.pool import delinquency_table, performance_row, pool_measures, pool_rollforward
 from funding.vehicle_config import PORTFOLIO, VehicleConfig
 
 HISTORY_PERIODS = 3  # this period and the two before: enough for 3-month averages
 TREND_PERIODS = 13
-
-
-def previous_month_end(period_end: date) -> date:
-    return period_end.replace(day=1) - timedelta(days=1)
+ALL_PERIODS = 10_000
 
 
 def _vehicle_filter(config: VehicleConfig) -> str | None:
     return None if config.id == PORTFOLIO else config.id
-
-
-def _not_reporting(config: VehicleConfig, key: str, *checks: str) -> dg.MaterializeResult | None:
-    """Periods before a vehicle's first reporting period produce nothing;
-    their checks pass with a note saying why."""
-    if config.reports(period_end_of(key)):
-        return None
-    note = f"{config.id} reports from {config.first_period_end:%Y-%m}; nothing to compute for {key}"
-    return dg.MaterializeResult(
-        metadata={"status": dg.MetadataValue.text(note)},
-        check_results=[
-            dg.AssetCheckResult(check_name=c, passed=True, description=note) for c in checks
-        ],
-    )
-
-
-def _read_snapshot(lake: Lake, key: str) -> pl.DataFrame:
-    return lake.read_frame(*snapshot_path(key))
-
-
-def _available_snapshots(lake: Lake, key: str, count: int) -> list[tuple[date, pl.DataFrame]]:
-    """Up to `count` snapshots ending at `key`, oldest first, stopping at a gap."""
-    out, period_end = [], period_end_of(key)
-    for _ in range(count):
-        k = partition_key_of(period_end)
-        if not lake.exists(*snapshot_path(k)):
-            break
-        out.append((period_end, _read_snapshot(lake, k)))
-        period_end = previous_month_end(period_end)
-    return list(reversed(out))
 
 
 def build_performance_assets(config: VehicleConfig, partitions_def) -> list[dg.AssetsDefinition]:
@@ -71,14 +42,15 @@ def build_performance_assets(config: VehicleConfig, partitions_def) -> list[dg.A
         key=perf_key,
         partitions_def=partitions_def,
         deps=[SNAPSHOT_KEY],
-        check_specs=[
-            dg.AssetCheckSpec(
-                "pool_rollforward",
-                asset=perf_key,
-                blocking=True,
-                description="Pool roll-forward with additions and removals holds to the cent.",
-            )
-        ],
+        check_specs=check_specs(
+            perf_key,
+            [
+                (
+                    "pool_rollforward",
+                    "Pool roll-forward with additions and removals holds to the cent.",
+                )
+            ],
+        ),
         kinds={"polars"},
         group_name=vid,
         description=f"Pool measures, roll-forward, delinquency and ratios of {config.name}.",
@@ -87,16 +59,13 @@ def build_performance_assets(config: VehicleConfig, partitions_def) -> list[dg.A
         context: dg.AssetExecutionContext, lake: LakeResource
     ) -> dg.MaterializeResult:
         key = context.partition_key
-        if (skipped := _not_reporting(config, key, "pool_rollforward")) is not None:
+        if (skipped := not_reporting(config, key, "pool_rollforward")) is not None:
             return skipped
         store = lake.lake
-        history = [
-            (pe, pool_measures(s, members))
-            for pe, s in _available_snapshots(store, key, HISTORY_PERIODS)
-            if config.reports(pe)
-        ]
+        snapshots = read_history(store, key, HISTORY_PERIODS, snapshot_path)
+        history = [(pe, pool_measures(s, members)) for pe, s in snapshots if config.reports(pe)]
         row = performance_row(history, config.ratios)
-        snapshot = _read_snapshot(store, key)
+        snapshot = snapshots[-1][1]
         rollforward = pool_rollforward(snapshot, members)
         delinquency = delinquency_table(snapshot, members)
         store.write_frame(row, *table_path(vid, "pool_performance", key))
@@ -129,16 +98,21 @@ def build_performance_assets(config: VehicleConfig, partitions_def) -> list[dg.A
     )
     def analytics(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
         key = context.partition_key
-        if (skipped := _not_reporting(config, key)) is not None:
+        if (skipped := not_reporting(config, key)) is not None:
             return skipped
         store = lake.lake
-        snapshots = _available_snapshots(store, key, 10_000)
-        current = snapshots[-1][1]
+        current, previous = _current_and_previous(store, key)
         strat = stratifications(current, members)
-        rolls = roll_rates(snapshots[-2][1], current, members) if len(snapshots) > 1 else None
-        vintages = vintage_curves([s for _, s in snapshots], members)
-        perf_history = _performance_history(store, vid, key, TREND_PERIODS)
-        trend = trends(perf_history, TREND_PERIODS)
+        rolls = roll_rates(previous, current, members) if previous is not None else None
+        # Vintage curves need every period, but only a few columns of each.
+        history = read_history(store, key, ALL_PERIODS, snapshot_path, VINTAGE_COLUMNS)
+        vintages = vintage_curves([s for _, s in history], members)
+        performance = read_history(
+            store, key, TREND_PERIODS, lambda k: table_path(vid, "pool_performance", k)
+        )
+        trend = trends(
+            pl.concat([f for _, f in performance], how="diagonal_relaxed"), TREND_PERIODS
+        )
         store.write_frame(strat, *table_path(vid, "stratifications", key))
         store.write_frame(vintages, *table_path(vid, "vintage_curves", key))
         store.write_frame(trend, *table_path(vid, "trends", key))
@@ -157,12 +131,6 @@ def build_performance_assets(config: VehicleConfig, partitions_def) -> list[dg.A
     return [pool_performance, analytics]
 
 
-def _performance_history(lake: Lake, vid: str, key: str, count: int) -> pl.DataFrame:
-    frames, period_end = [], period_end_of(key)
-    for _ in range(count):
-        path = table_path(vid, "pool_performance", partition_key_of(period_end))
-        if not lake.exists(*path):
-            break
-        frames.append(lake.read_frame(*path))
-        period_end = previous_month_end(period_end)
-    return pl.concat(list(reversed(frames)), how="diagonal_relaxed")
+def _current_and_previous(lake: Lake, key: str) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    snapshots = [s for _, s in read_history(lake, key, 2, snapshot_path)]
+    return snapshots[-1], (snapshots[0] if len(snapshots) == 2 else None)

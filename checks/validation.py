@@ -11,12 +11,15 @@ import polars as pl
 from checks.outcome import CheckOutcome, offending_rows
 
 VALIDATION_CHECKS = (
-    "snapshot_expectations",
-    "snapshot_warnings",
-    "tape_expectations",
-    "tape_warnings",
-    "tape_ties_to_pool_performance",
-    "continuity_with_published",
+    (
+        "snapshot_expectations",
+        "Data-integrity expectations on the pool's snapshot rows (blocking).",
+    ),
+    ("snapshot_warnings", "Warning expectations on the pool's snapshot rows."),
+    ("tape_expectations", "Data-integrity expectations on the loan tape (blocking)."),
+    ("tape_warnings", "Warning expectations on the loan tape."),
+    ("tape_ties_to_pool_performance", "Loan tape totals equal the pool performance figures."),
+    ("continuity_with_published", "Beginning balances equal last period's published ending."),
 )
 
 

@@ -30,6 +30,10 @@ def period_end_of(partition_key: str) -> date:
     return first_of_next - timedelta(days=1)
 
 
+def previous_month_end(period_end: date) -> date:
+    return period_end.replace(day=1) - timedelta(days=1)
+
+
 def partition_key_of(period_end: date) -> str:
     return period_end.strftime(PERIOD_FORMAT)
 

@@ -7,11 +7,19 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 import pyarrow.fs as pafs
+
+
+def parquet_bytes(frame: pl.DataFrame) -> bytes:
+    """The frame as Parquet; the same frame always gives the same bytes."""
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer, compression="zstd", statistics=True)
+    return buffer.getvalue()
 
 
 @dataclass(frozen=True)
@@ -59,12 +67,11 @@ class Lake:
             return src.read()
 
     def write_frame(self, frame: pl.DataFrame, *parts: str) -> str:
-        buffer = io.BytesIO()
-        frame.write_parquet(buffer, compression="zstd", statistics=True)
-        return self.write_bytes(buffer.getvalue(), *parts)
+        return self.write_bytes(parquet_bytes(frame), *parts)
 
-    def read_frame(self, *parts: str) -> pl.DataFrame:
-        return pl.read_parquet(io.BytesIO(self.read_bytes(*parts)))
+    def read_frame(self, *parts: str, columns: Sequence[str] | None = None) -> pl.DataFrame:
+        """A Parquet file, or only `columns` of it (history reads need few)."""
+        return pl.read_parquet(io.BytesIO(self.read_bytes(*parts)), columns=columns)
 
     def write_json(self, payload: Any, *parts: str) -> str:
         text = json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n"

@@ -314,6 +314,13 @@ def _column_name(measure: str) -> str:
     return measure if measure in COUNT_MEASURES else f"{measure}_cents"
 
 
+def measures_from_row(row: Mapping[str, Any]) -> dict[str, int | Decimal]:
+    """The pool measures of one `performance_table` row, by measure name."""
+    return {
+        name: row[_column_name(name)] for name in POOL_MEASURE_NAMES if _column_name(name) in row
+    }
+
+
 def _measure_series(name: str, values: list[Any]) -> pl.Series:
     """Int64 when every value is an int; otherwise an exact Decimal column
     with as many places as the values need (`average_principal`: one)."""
