@@ -29,3 +29,28 @@ def snapshot_frame(*rows: dict[str, Any], period_end: date = date(2025, 3, 31)) 
         record["total_cents"] = sum(record[f"{p}_cents"] for p in ("principal", "interest", "fees"))
         full.append(record)
     return pl.DataFrame(full, schema=SCHEMA)
+
+
+# The snapshot columns eligibility and the borrowing base read.
+ELIGIBILITY_COLUMNS = (
+    "account_id",
+    "status",
+    "days_past_due",
+    "flags",
+    "origination_fico",
+    "billing_state",
+    "months_on_book",
+    "purchase_apr_bps",
+    "credit_limit_cents",
+    "principal_cents",
+    "total_cents",
+)
+
+
+def eligibility_pool(rows: list[dict[str, Any]], defaults: dict[str, Any]) -> pl.DataFrame:
+    """Snapshot-typed pool rows for eligibility tests: `defaults` with each row's overrides."""
+    return pl.DataFrame(
+        [{**defaults, **row} for row in rows],
+        schema={name: SCHEMA[name] for name in ELIGIBILITY_COLUMNS},
+        orient="row",
+    )

@@ -24,21 +24,7 @@ from funding.borrowing_base import (
     compute_borrowing_base,
 )
 from funding.eligibility import EligibilityConfig, evaluate_eligibility
-from funding.snapshot import SCHEMA
-
-COLUMNS = (
-    "account_id",
-    "status",
-    "days_past_due",
-    "flags",
-    "origination_fico",
-    "billing_state",
-    "months_on_book",
-    "purchase_apr_bps",
-    "credit_limit_cents",
-    "principal_cents",
-    "total_cents",
-)
+from tests.snapshot_rows import eligibility_pool
 
 # matches no limit below unless a test overrides a field
 PLAIN = {
@@ -59,11 +45,7 @@ BIG_COMMITMENT = 10**12
 
 
 def make_pool(rows: list[dict]) -> pl.DataFrame:
-    return pl.DataFrame(
-        [{**PLAIN, **row} for row in rows],
-        schema={name: SCHEMA[name] for name in COLUMNS},
-        orient="row",
-    )
+    return eligibility_pool(rows, PLAIN)
 
 
 def config(limits: list[dict], advance_rate_pct: object = 80) -> EligibilityConfig:

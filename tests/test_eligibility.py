@@ -11,7 +11,7 @@ from polars.testing import assert_frame_equal
 from pydantic import ValidationError
 
 from funding.eligibility import EligibilityConfig, evaluate_eligibility
-from funding.snapshot import SCHEMA
+from tests.snapshot_rows import eligibility_pool
 
 SPEC_CONFIG = """
 criteria:
@@ -33,19 +33,6 @@ concentration_limits:
 advance_rate_pct: 85
 """
 
-COLUMNS = (
-    "account_id",
-    "status",
-    "days_past_due",
-    "flags",
-    "origination_fico",
-    "billing_state",
-    "months_on_book",
-    "purchase_apr_bps",
-    "credit_limit_cents",
-    "principal_cents",
-    "total_cents",
-)
 
 # a clean account: passes every criterion of SPEC_CONFIG
 CLEAN = {
@@ -64,11 +51,7 @@ CLEAN = {
 
 def make_pool(rows: list[dict]) -> pl.DataFrame:
     """Snapshot-typed pool rows: each row is CLEAN with its own overrides."""
-    return pl.DataFrame(
-        [{**CLEAN, **row} for row in rows],
-        schema={name: SCHEMA[name] for name in COLUMNS},
-        orient="row",
-    )
+    return eligibility_pool(rows, CLEAN)
 
 
 def spec_config(**overrides: object) -> EligibilityConfig:
