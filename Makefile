@@ -8,6 +8,10 @@ ACCOUNTS ?= 20000
 MONTHS ?= 15
 SEED ?= 7
 
+# The demo's environment: its own key file for account_ref (FUNDING_DEMO), and
+# the commit the code was built from in code_version (GIT_SHA).
+DEMO_ENV := FUNDING_DEMO=1 GIT_SHA=$$(git rev-parse HEAD 2>/dev/null) DAGSTER_HOME=$(CURDIR)/var/dagster
+
 .PHONY: install install-test demo demo-s3 test lint ui bench clean
 
 $(BIN)/uv:
@@ -17,7 +21,7 @@ $(BIN)/uv:
 install: $(BIN)/uv
 	bash scripts/system-packages
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e .
-	@test -f .env || printf 'DAGSTER_HOME=%s/var/dagster\n' "$(CURDIR)" > .env
+	@test -f .env || printf 'DAGSTER_HOME=%s/var/dagster\nFUNDING_DEMO=1\n' "$(CURDIR)" > .env
 	@mkdir -p var/dagster && (test -f var/dagster/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > var/dagster/dagster.yaml)
 
 install-test: install
@@ -25,8 +29,8 @@ install-test: install
 	bash scripts/system-packages --test
 
 demo: install
-	DAGSTER_HOME=$(CURDIR)/var/dagster $(BIN)/funding seed --accounts $(ACCOUNTS) --months $(MONTHS) --seed $(SEED)
-	DAGSTER_HOME=$(CURDIR)/var/dagster $(BIN)/funding run --rerun
+	$(DEMO_ENV) $(BIN)/funding seed --accounts $(ACCOUNTS) --months $(MONTHS) --seed $(SEED)
+	$(DEMO_ENV) $(BIN)/funding run --rerun
 
 test: install-test
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
@@ -35,7 +39,7 @@ lint: install-test
 	$(BIN)/ruff check .
 
 ui: install
-	DAGSTER_HOME=$(CURDIR)/var/dagster $(BIN)/dagster dev
+	$(DEMO_ENV) $(BIN)/dagster dev
 
 bench: install-test
 	$(BIN)/python bench/run.py
@@ -44,4 +48,4 @@ clean:
 	rm -rf var .env
 
 demo-s3: install-test
-	bash scripts/demo-s3
+	$(DEMO_ENV) bash scripts/demo-s3

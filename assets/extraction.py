@@ -1,23 +1,17 @@
-"""receivables_snapshot: the ledger's state of every account at each closed period."""
+"""receivables_snapshot: the ledger's state of every account at a closed period."""
 
 import dagster as dg
 import polars as pl
 
-from assets.lake_layout import snapshot_meta_path, snapshot_path
 from assets.metadata import usd
-from checks.dagster_results import check_specs, combined_results
+from assets.stage import SNAPSHOT_KEY
+from checks.dagster_results import check_specs, to_check_result
 from checks.extraction import EXTRACTION_CHECKS, extraction_checks
-from dagster_project.partitions import (
-    PREVIOUS_PERIOD,
-    partition_key_of,
-    period_end_of,
-    periods_in_run,
-)
-from dagster_project.resources import LakeResource, LedgerResource
-from funding.extract import extract_snapshot, previous_close, require_close
-from funding.ledger import LedgerError
-
-SNAPSHOT_KEY = dg.AssetKey("receivables_snapshot")
+from dagster_project.partitions import PREVIOUS_PERIOD, period_of
+from funding.ledger.closes import LedgerError, Window, previous_close, require_close
+from funding.ledger.extract import extract_snapshot
+from funding.storage.lake import SHARED
+from funding.storage.tables import SNAPSHOT, SNAPSHOT_WINDOW
 
 
 def headline(snapshot: pl.DataFrame) -> dict[str, dg.MetadataValue]:
@@ -44,55 +38,49 @@ def build_snapshot_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
         check_specs=check_specs(SNAPSHOT_KEY, EXTRACTION_CHECKS),
         kinds={"sql", "polars", "parquet"},
         group_name="extraction",
+        required_resource_keys={"ledger", "lake"},
         description=(
             "One row per account and closed period: balances, period flows, terms, score, "
             "delinquency, status and vehicle designation, read from the ledger with the "
             "bitemporal rule of the ledger contract."
         ),
     )
-    def receivables_snapshot(
-        context: dg.AssetExecutionContext, ledger: LedgerResource, lake: LakeResource
-    ) -> dg.MaterializeResult:
-        store = lake.lake
-        per_period_checks = []
+    def receivables_snapshot(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        period = period_of(context.partition_key)
+        ledger = context.resources.ledger
+        tables = context.resources.lake.lake.tables(
+            SHARED,
+            period,
+            reads=[SNAPSHOT],
+            writes=[SNAPSHOT, SNAPSHOT_WINDOW],
+            stage="receivables_snapshot",
+        )
         with ledger.session() as session:
             closes = session.period_closes()
+            close = require_close(closes, period)
+            prev = previous_close(closes, period)
             previous_snapshot = None
-            for key in periods_in_run(context):
-                close = require_close(closes, period_end_of(key))
-                prev = previous_close(closes, close.period_end)
-                if prev is not None and previous_snapshot is None:
-                    prev_key = partition_key_of(prev.period_end)
-                    if not store.exists(*snapshot_path(prev_key)):
-                        raise LedgerError(
-                            f"receivables_snapshot {key}: the snapshot of the previous closed period "
-                            f"{prev_key} is missing from the lake; materialize {prev_key} first"
-                        )
-                    previous_snapshot = store.read_frame(*snapshot_path(prev_key))
-                snapshot = extract_snapshot(session, close, prev, previous_snapshot)
-                location = store.write_frame(snapshot, *snapshot_path(key))
-                store.write_json(
-                    {
-                        "period_end": str(close.period_end),
-                        "cutoff": close.closed_at.isoformat(sep=" "),
-                        "previous_period_end": str(prev.period_end) if prev else None,
-                        "previous_cutoff": prev.closed_at.isoformat(sep=" ") if prev else None,
-                    },
-                    *snapshot_meta_path(key),
-                )
-                context.log.info(f"{key}: {snapshot.height} accounts -> {location}")
-                per_period_checks.append(extraction_checks(session, snapshot, close, prev, closes))
-                previous_snapshot = snapshot
-        results = combined_results(per_period_checks, SNAPSHOT_KEY)
+            if prev is not None:
+                previous_snapshot = tables.read_optional(SNAPSHOT, prev.period)
+                if previous_snapshot is None:
+                    raise LedgerError(
+                        f"receivables_snapshot {period}: the snapshot of the previous closed period "
+                        f"{prev.period} is missing from the lake; materialize {prev.period} first"
+                    )
+            snapshot = extract_snapshot(session, close, prev, previous_snapshot)
+            location = tables.write(SNAPSHOT, snapshot)
+            tables.write(SNAPSHOT_WINDOW, Window(close, prev).record())
+            context.log.info(f"{period}: {snapshot.height} accounts -> {location}")
+            outcomes = extraction_checks(session, snapshot, close, prev, closes)
         return dg.MaterializeResult(
             metadata={
                 **headline(snapshot),
-                "periods": dg.MetadataValue.text(", ".join(periods_in_run(context))),
+                "periods": dg.MetadataValue.text(period.key),
                 "ledger_cutoff": dg.MetadataValue.text(str(close.closed_at)),
                 "ledger": dg.MetadataValue.text(ledger.display_url),
                 "path": dg.MetadataValue.path(location),
             },
-            check_results=results,
+            check_results=[to_check_result(o, SNAPSHOT_KEY) for o in outcomes],
         )
 
     return receivables_snapshot

@@ -22,11 +22,10 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from funding.extract import extract_periods  # noqa: E402
-from funding.ledger import read_ledger  # noqa: E402
-from funding.ledger_writer import seed_ledger  # noqa: E402
-from funding.seed import SeedConfig  # noqa: E402
-from tests.postgres_server import running_postgres  # noqa: E402
+from funding.demo import SeedConfig, seed_ledger  # noqa: E402
+from funding.ledger.database import read_ledger  # noqa: E402
+from funding.ledger.extract import extract_periods  # noqa: E402
+from tests.support.postgres_server import running_postgres  # noqa: E402
 
 
 def measure(url: str, config: SeedConfig) -> dict:

@@ -8,7 +8,8 @@ from datetime import date
 import polars as pl
 
 from checks.outcome import CheckOutcome, offending_rows
-from funding.ledger import NO_CUTOFF, NO_PERIOD_END, LedgerSession, PeriodClose
+from funding.ledger.closes import PeriodClose, Window
+from funding.ledger.database import LedgerSession
 
 ROLL_FORWARDS = {
     "principal": (
@@ -151,19 +152,10 @@ def carried_balances(
     )
 
 
-def _window(close: PeriodClose, prev: PeriodClose | None) -> dict:
-    return {
-        "period_end": close.period_end,
-        "cutoff": close.closed_at,
-        "prev_period_end": prev.period_end if prev else NO_PERIOD_END,
-        "prev_cutoff": prev.closed_at if prev else NO_CUTOFF,
-    }
-
-
 def entries_balance(
     session: LedgerSession, close: PeriodClose, prev: PeriodClose | None
 ) -> CheckOutcome:
-    rows = session.rows("entries_unbalanced.sql", **_window(close, prev))
+    rows = session.rows("entries_unbalanced.sql", **Window(close, prev).params())
     off = [
         {"entry_id": r[0], "account_id": r[1], "imbalance_cents": r[2], "lines": r[3]} for r in rows
     ]
@@ -180,7 +172,7 @@ def entries_balance(
 def gl_accounts_known(
     session: LedgerSession, close: PeriodClose, prev: PeriodClose | None
 ) -> CheckOutcome:
-    rows = session.rows("unknown_gl_accounts.sql", **_window(close, prev))
+    rows = session.rows("unknown_gl_accounts.sql", **Window(close, prev).params())
     off = [
         {"entry_id": r[0], "account_id": r[1], "line_no": r[2], "gl_account": r[3]} for r in rows
     ]

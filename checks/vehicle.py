@@ -7,15 +7,20 @@ from __future__ import annotations
 import polars as pl
 
 from checks.outcome import CheckOutcome, offending_rows
+from funding.period import Period
+from funding.structure.borrowing_base import certificate_totals
+from funding.structure.waterfall import WaterfallResult, check_invariants
 
 
-def pool_rollforward_outcome(vehicle_id: str, key: str, rollforward: pl.DataFrame) -> CheckOutcome:
+def pool_rollforward_outcome(
+    vehicle_id: str, period: Period, rollforward: pl.DataFrame
+) -> CheckOutcome:
     off = rollforward.filter(pl.col("difference_cents") != 0)
     passed = off.height == 0
     return CheckOutcome(
         "pool_rollforward",
         passed,
-        f"{vehicle_id} {key}: pool_rollforward "
+        f"{vehicle_id} {period}: pool_rollforward "
         + (
             "holds to the cent"
             if passed
@@ -29,14 +34,12 @@ def pool_rollforward_outcome(vehicle_id: str, key: str, rollforward: pl.DataFram
     )
 
 
-def waterfall_outcome(vehicle_id: str, key: str, result) -> CheckOutcome:
-    from funding.waterfall import check_invariants
-
+def waterfall_outcome(vehicle_id: str, period: Period, result: WaterfallResult) -> CheckOutcome:
     violations = check_invariants(result)
     return CheckOutcome(
         "waterfall_invariants",
         not violations,
-        f"{vehicle_id} {key}: waterfall_invariants "
+        f"{vehicle_id} {period}: waterfall_invariants "
         + (
             "hold (sources = uses, no negative balances, paid <= due, seniority, roll-forward)"
             if not violations
@@ -46,4 +49,32 @@ def waterfall_outcome(vehicle_id: str, key: str, result) -> CheckOutcome:
         offending=offending_rows(
             [{"invariant": v.invariant, "message": v.message} for v in violations]
         ),
+    )
+
+
+def certificate_ties_to_allocation(
+    vehicle_id: str, period: Period, certificate: pl.DataFrame, allocation: pl.DataFrame
+) -> CheckOutcome:
+    """The certificate's totals equal sums over the per-account allocation."""
+    line = certificate_totals(certificate)
+    eligible = allocation.filter(pl.col("is_eligible"))
+    sums = {
+        "pool_principal": int(allocation["principal_cents"].sum()),
+        "eligible_balance": int(eligible["principal_cents"].sum()),
+        "excess_concentration": int(allocation["excess_concentration_cents"].sum()),
+        "net_eligible_balance": int(eligible["principal_cents"].sum())
+        - int(allocation["excess_concentration_cents"].sum()),
+    }
+    off = [
+        {"line": k, "certificate_cents": line.get(k), "allocation_cents": v}
+        for k, v in sums.items()
+        if line.get(k) != v
+    ]
+    return CheckOutcome(
+        "certificate_ties_to_allocation",
+        not off,
+        f"{vehicle_id} {period}: certificate totals "
+        + ("equal the per-account allocation" if not off else f"differ: {off}"),
+        observed=sums,
+        offending=offending_rows(off),
     )

@@ -12,10 +12,9 @@ from datetime import date, datetime
 
 import dagster as dg
 
-from dagster_project.partitions import partition_key_of
-from funding.ledger import LedgerError, read_ledger
-
-JOB = "monthly_close"
+from dagster_project.jobs import MONTHLY_CLOSE
+from dagster_project.resources import LedgerResource
+from funding.ledger.closes import LedgerError
 
 
 def nth_business_day(day: date) -> int | None:
@@ -26,22 +25,22 @@ def nth_business_day(day: date) -> int | None:
     return sum(1 for d in range(1, day.day + 1) if date(day.year, day.month, d).weekday() < 5)
 
 
-def latest_closed_period(ledger_url: str) -> str | None:
-    with read_ledger(ledger_url) as session:
+def latest_closed_period(ledger: LedgerResource) -> str | None:
+    with ledger.session() as session:
         closes = session.period_closes()
-    return partition_key_of(max(c.period_end for c in closes)) if closes else None
+    return max(c.period for c in closes).key if closes else None
 
 
 def period_already_run(instance: dg.DagsterInstance, key: str) -> bool:
     runs = instance.get_run_records(
-        filters=dg.RunsFilter(job_name=JOB, tags={"dagster/partition": key}), limit=1
+        filters=dg.RunsFilter(job_name=MONTHLY_CLOSE, tags={"dagster/partition": key}), limit=1
     )
     return bool(runs)
 
 
-def _request(instance, ledger_url: str, partitions_def, source: str):
+def _request(instance, ledger: LedgerResource, partitions_def, source: str):
     try:
-        key = latest_closed_period(ledger_url)
+        key = latest_closed_period(ledger)
     except LedgerError as exc:
         return dg.SkipReason(f"cannot read period_closes: {exc}")
     if key is None:
@@ -53,28 +52,28 @@ def _request(instance, ledger_url: str, partitions_def, source: str):
     return dg.RunRequest(run_key=key, partition_key=key, tags={"funding/trigger": source})
 
 
-def build_automation(ledger_url: str, partitions_def, business_day: int):
+def build_automation(partitions_def, business_day: int):
     @dg.sensor(
-        job_name=JOB,
+        job_name=MONTHLY_CLOSE,
         minimum_interval_seconds=300,
         default_status=dg.DefaultSensorStatus.STOPPED,
         description="Starts the monthly job for a period as soon as period_closes has its row.",
     )
-    def period_close_sensor(context: dg.SensorEvaluationContext):
-        return _request(context.instance, ledger_url, partitions_def, "period_close_sensor")
+    def period_close_sensor(context: dg.SensorEvaluationContext, ledger: LedgerResource):
+        return _request(context.instance, ledger, partitions_def, "period_close_sensor")
 
     @dg.schedule(
-        job_name=JOB,
+        job_name=MONTHLY_CLOSE,
         cron_schedule="0 6 * * 1-5",
         execution_timezone="UTC",
         default_status=dg.DefaultScheduleStatus.STOPPED,
         description=f"On business day {business_day} of each month, runs the latest closed period "
         "if the period-close sensor has not already.",
     )
-    def monthly_delivery_schedule(context: dg.ScheduleEvaluationContext):
+    def monthly_delivery_schedule(context: dg.ScheduleEvaluationContext, ledger: LedgerResource):
         today = (context.scheduled_execution_time or datetime.now()).date()
         if nth_business_day(today) != business_day:
             return dg.SkipReason(f"{today} is not business day {business_day} of the month")
-        return _request(context.instance, ledger_url, partitions_def, "monthly_delivery_schedule")
+        return _request(context.instance, ledger, partitions_def, "monthly_delivery_schedule")
 
     return [period_close_sensor], [monthly_delivery_schedule]

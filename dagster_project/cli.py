@@ -8,26 +8,59 @@ funding verify checks a published package against its manifest
 from __future__ import annotations
 
 import argparse
+import secrets
 import sys
 
-from dagster_project.settings import Settings, ensure_dagster_home
+from dagster_project.settings import Settings
 
 
-def _add_seed(sub) -> None:
-    from funding.seed import add_seed_arguments
+def _add_seed(sub, settings: Settings) -> None:
+    from funding.demo import SeedConfig
 
-    parser = sub.add_parser("seed", help="write a synthetic ledger into a fresh database")
-    add_seed_arguments(parser, default_url=Settings.from_env().ledger_url)
+    defaults = SeedConfig()
+    parser = sub.add_parser(
+        "seed",
+        help="write a synthetic ledger into a fresh database",
+        description="Writes the demo's synthetic ledger into a fresh database and, for the "
+        "demo, a tape key into var/ (used when TAPE_HMAC_KEY is not set and FUNDING_DEMO=1).",
+    )
+    parser.add_argument("--url", default=settings.ledger_url, help="SQLAlchemy URL of the ledger")
+    parser.add_argument("--accounts", type=int, default=defaults.accounts)
+    parser.add_argument("--months", type=int, default=defaults.months)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument(
+        "--first-period", default=defaults.first_period.key, help="first month, YYYY-MM"
+    )
     parser.set_defaults(handler=_seed)
 
 
-def _seed(args) -> int:
-    from funding.seed import run_seed
+def _seed(args, settings: Settings) -> int:
+    from funding.demo import SeedConfig, seed_ledger
+    from funding.ledger.database import redact
+    from funding.period import Period
 
-    return run_seed(args)
+    config = SeedConfig(
+        accounts=args.accounts,
+        months=args.months,
+        seed=args.seed,
+        first_period=Period.parse(args.first_period),
+    )
+    report = seed_ledger(args.url, config)
+    print(
+        f"seeded {redact(args.url)}: {config.accounts:,} accounts, {config.months} months from "
+        f"{config.first_period}, {report.total_rows:,} rows in {report.seconds:.1f}s "
+        f"({report.total_rows / max(report.seconds, 1e-9):,.0f} rows/s)"
+    )
+    key_file = settings.tape_key_file
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32) + "\n")
+        key_file.chmod(0o600)
+        print(f"demo tape key written to {key_file} (used when TAPE_HMAC_KEY is not set)")
+    return 0
 
 
-def _add_run(sub) -> None:
+def _add_run(sub, settings: Settings) -> None:
     parser = sub.add_parser(
         "run",
         help="materialize every asset for closed periods, oldest first",
@@ -46,15 +79,13 @@ def _add_run(sub) -> None:
     parser.set_defaults(handler=_run)
 
 
-def _run(args) -> int:
+def _run(args, settings: Settings) -> int:
     from dagster_project.runner import run_periods
 
-    settings = Settings.from_env()
-    ensure_dagster_home(settings.dagster_home)
     return run_periods(settings, first=args.period, through=args.through, rerun=args.rerun)
 
 
-def _add_verify(sub) -> None:
+def _add_verify(sub, settings: Settings) -> None:
     parser = sub.add_parser(
         "verify",
         help="check a published package against its manifest",
@@ -68,21 +99,14 @@ def _add_verify(sub) -> None:
     parser.set_defaults(handler=_verify)
 
 
-def _verify(args) -> int:
-    import re
+def _verify(args, settings: Settings) -> int:
+    from funding.outputs.publish import verify_location
 
-    from funding.publish import target_for, verify_package
-
-    parts = args.package.rstrip("/").split("/")
-    version = None
-    if re.fullmatch(r"v\d+", parts[-1]):
-        version = int(parts.pop()[1:])
-    if len(parts) < 3 or not re.fullmatch(r"\d{4}-\d{2}", parts[-1]):
-        print(f"not a package path: {args.package} (expected {{root}}/{{vehicle}}/YYYY-MM[/vN])")
+    try:
+        problems = verify_location(args.package)
+    except ValueError as exc:
+        print(exc)
         return 2
-    period, vehicle = parts.pop(), parts.pop()
-    root = "/".join(parts) or "/"
-    problems = verify_package(target_for(root), vehicle, period, version)
     if problems:
         print(f"{args.package}: {len(problems)} problem(s)")
         for problem in problems:
@@ -93,13 +117,14 @@ def _verify(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    settings = Settings.from_env()
     parser = argparse.ArgumentParser(prog="funding", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(required=True, dest="command")
-    _add_seed(sub)
-    _add_run(sub)
-    _add_verify(sub)
+    _add_seed(sub, settings)
+    _add_run(sub, settings)
+    _add_verify(sub, settings)
     args = parser.parse_args(argv)
-    return args.handler(args)
+    return args.handler(args, settings)
 
 
 if __name__ == "__main__":

@@ -1,16 +1,22 @@
-"""The code location: a thin composition root over the stage modules."""
+"""The code location: a thin composition root over the stage modules.
+
+`defs` is loaded lazily (`@dg.definitions`): importing this module reads no
+settings and no vehicle files; `build_definitions(settings)` does, for the
+settings it is given.
+"""
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
+from assets.delivery import build_delivery_asset
 from assets.extraction import build_snapshot_asset
-from assets.funding_structure import build_structure_assets
+from assets.performance import build_performance_assets
 from assets.publishing import build_publishing_assets
-from assets.vehicles import build_performance_assets
+from assets.structure import build_structure_assets
+from assets.validation import build_validation_asset
 from dagster_project.automation import build_automation
+from dagster_project.jobs import MONTHLY_CLOSE
 from dagster_project.partitions import monthly_periods
 from dagster_project.resources import (
     FixingsResource,
@@ -18,48 +24,60 @@ from dagster_project.resources import (
     LedgerResource,
     MailResource,
     PublisherResource,
-    TapeKeyResource,
+    TapeSecretResource,
 )
-from dagster_project.settings import Settings
+from dagster_project.settings import Settings, code_version
 from funding.vehicle_config import load_vehicles, portfolio_view
 
 
-def build_definitions(settings: Settings | None = None) -> dg.Definitions:
-    settings = settings or Settings.from_env()
-    periods = monthly_periods(settings)
-    vehicles = load_vehicles(settings.vehicles_dir)
+def build_definitions(settings: Settings) -> dg.Definitions:
+    periods = monthly_periods(settings.first_period)
+    version = code_version(settings)
     all_assets = [build_snapshot_asset(periods)]
     all_assets += build_performance_assets(portfolio_view(), periods)
-    for config in vehicles.values():
+    for config in load_vehicles(settings.vehicles_dir).values():
         all_assets += build_performance_assets(config, periods)
         all_assets += build_structure_assets(config, periods)
-        all_assets += build_publishing_assets(config, periods, settings.vehicles_dir)
+        all_assets += build_publishing_assets(config, periods, version)
+        all_assets.append(build_validation_asset(config, periods))
+        all_assets.append(build_delivery_asset(config, periods))
     monthly_close = dg.define_asset_job(
-        "monthly_close",
+        MONTHLY_CLOSE,
         selection=dg.AssetSelection.all(),
         partitions_def=periods,
         description="Every asset of every vehicle for one closed period.",
     )
-    sensors, schedules = build_automation(
-        settings.ledger_url, periods, settings.delivery_business_day
-    )
+    sensors, schedules = build_automation(periods, settings.delivery_business_day)
     return dg.Definitions(
         assets=all_assets,
         jobs=[monthly_close],
         sensors=sensors,
         schedules=schedules,
-        resources={
-            "ledger": LedgerResource(url=settings.ledger_url),
-            "lake": LakeResource(uri=settings.lake_uri),
-            "fixings": FixingsResource(path=str(settings.rate_fixings_path)),
-            "publisher": PublisherResource(uri=settings.publish_uri),
-            "tape_key": TapeKeyResource(
-                key=dg.EnvVar("TAPE_HMAC_KEY") if os.environ.get("TAPE_HMAC_KEY") else "",
-                key_file=str(settings.tape_key_file),
-            ),
-            "mail": MailResource(smtp_url=settings.smtp_url or "", outbox=str(settings.outbox_dir)),
-        },
+        resources=resources(settings),
     )
 
 
-defs = build_definitions()
+def resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    return {
+        "ledger": LedgerResource(url=settings.ledger_url),
+        "lake": LakeResource(uri=settings.lake_uri),
+        "fixings": FixingsResource(path=str(settings.rate_fixings_path)),
+        "publisher": PublisherResource(uri=settings.publish_uri),
+        "tape_secret": tape_secret(settings),
+        "mail": MailResource(smtp_url=settings.smtp_url or "", outbox=str(settings.outbox_dir)),
+    }
+
+
+def tape_secret(settings: Settings) -> TapeSecretResource:
+    """`TAPE_HMAC_KEY` when set; the demo's generated key file otherwise; and
+    outside the demo, nothing, so the loan tape refuses to run."""
+    if settings.tape_key_in_env:
+        return TapeSecretResource(key=dg.EnvVar("TAPE_HMAC_KEY"))
+    if settings.demo:
+        return TapeSecretResource(key_file=str(settings.tape_key_file))
+    return TapeSecretResource()
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(Settings.from_env())

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import dagster as dg
 
-from funding.lake import Lake
-from funding.ledger import LedgerSession, read_ledger, redact
+from funding.ledger.database import LedgerSession, read_ledger, redact
+from funding.outputs.mail import Mailer, mailer_for
+from funding.storage.lake import Lake
+from funding.storage.objects import ObjectStore, store_for
+from funding.structure.rates import FixingTable, load_fixings
 
 
 class LedgerResource(dg.ConfigurableResource):
@@ -27,13 +31,13 @@ class LedgerResource(dg.ConfigurableResource):
 
 
 class LakeResource(dg.ConfigurableResource):
-    """Intermediate Parquet (`LAKE_URI`): a local folder or an S3 prefix."""
+    """Intermediate tables (`LAKE_URI`): a local folder or an S3 prefix."""
 
     uri: str
 
     @property
     def lake(self) -> Lake:
-        return Lake(self.uri)
+        return Lake(store_for(self.uri))
 
 
 class FixingsResource(dg.ConfigurableResource):
@@ -42,32 +46,26 @@ class FixingsResource(dg.ConfigurableResource):
     path: str
 
     @property
-    def table(self):
-        from funding.fixings import load_fixings
-
+    def table(self) -> FixingTable:
         return load_fixings(self.path)
 
 
-class TapeKeyResource(dg.ConfigurableResource):
-    """The secret behind `account_ref` (`TAPE_HMAC_KEY`). Without it, the demo
-    generates a key into `var/` once and says so in the run log."""
+class TapeSecretResource(dg.ConfigurableResource):
+    """The secret behind `account_ref` (`TAPE_HMAC_KEY`). The demo, which
+    has no secret store, reads the key `funding seed` generated into `var/`."""
 
     key: str = ""
     key_file: str = ""
 
-    def key_bytes(self, log=None) -> bytes:
+    def key_bytes(self) -> bytes:
         if self.key:
             return self.key.encode("utf-8")
-        import secrets
-        from pathlib import Path
-
         path = Path(self.key_file)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_hex(32) + "\n")
-            path.chmod(0o600)
-            if log is not None:
-                log.warning(f"TAPE_HMAC_KEY is not set: generated a demo key into {path}")
+        if not self.key_file or not path.exists():
+            raise dg.Failure(
+                "TAPE_HMAC_KEY is not set: the loan tape's account_ref needs it "
+                "(the demo keeps one in var/tape_hmac_key, written by `funding seed`)"
+            )
         return path.read_text().strip().encode("utf-8")
 
 
@@ -77,10 +75,8 @@ class PublisherResource(dg.ConfigurableResource):
     uri: str
 
     @property
-    def target(self):
-        from funding.publish import target_for
-
-        return target_for(self.uri)
+    def target(self) -> ObjectStore:
+        return store_for(self.uri)
 
 
 class MailResource(dg.ConfigurableResource):
@@ -88,3 +84,6 @@ class MailResource(dg.ConfigurableResource):
 
     smtp_url: str = ""
     outbox: str = ""
+
+    def mailer(self) -> Mailer:
+        return mailer_for(self.smtp_url or None, Path(self.outbox))

@@ -4,27 +4,30 @@ from __future__ import annotations
 
 import dagster as dg
 
-from dagster_project.definitions import build_definitions
-from dagster_project.partitions import partition_key_of
-from dagster_project.settings import Settings
-from funding.ledger import LedgerError, read_ledger, redact
+from dagster_project.definitions import build_definitions, resources
+from dagster_project.jobs import MONTHLY_CLOSE
+from dagster_project.partitions import partition_key, period_of
+from dagster_project.settings import Settings, instance_for
+from funding.ledger.closes import LedgerError
+from funding.period import Period
+from funding.storage.lake import SHARED
+from funding.storage.tables import PACKAGE, SNAPSHOT
 from funding.vehicle_config import load_vehicles
 
-JOB_NAME = "monthly_close"
 # The full event log is in the instance (and the UI); the console shows problems only.
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def closed_period_keys(settings: Settings) -> list[str]:
-    with read_ledger(settings.ledger_url) as session:
-        return [partition_key_of(c.period_end) for c in session.period_closes()]
+def closed_periods(settings: Settings) -> list[Period]:
+    with resources(settings)["ledger"].session() as session:
+        return [c.period for c in session.period_closes()]
 
 
-def succeeded(instance: dg.DagsterInstance, key: str) -> bool:
+def succeeded(instance: dg.DagsterInstance, period: Period) -> bool:
     runs = instance.get_runs(
         filters=dg.RunsFilter(
-            job_name=JOB_NAME,
-            tags={"dagster/partition": key},
+            job_name=MONTHLY_CLOSE,
+            tags={"dagster/partition": partition_key(period)},
             statuses=[dg.DagsterRunStatus.SUCCESS],
         ),
         limit=1,
@@ -52,80 +55,77 @@ def failure_report(result) -> list[str]:
 
 
 def run_periods(settings: Settings, first: str | None, through: str | None, rerun: bool) -> int:
+    ledger = resources(settings)["ledger"]
     try:
-        closed = closed_period_keys(settings)
+        closed = closed_periods(settings)
     except LedgerError as exc:
         print(f"cannot read the ledger: {exc}")
         return 2
-    defs = build_definitions(settings)
-    job = defs.resolve_job_def(JOB_NAME)
-    known = set(job.partitions_def.get_partition_keys())
-    wanted = [
-        k for k in closed if (first is None or k >= first) and (through is None or k <= through)
-    ]
-    for key in (first, through):
-        if key and key not in closed:
+    try:
+        bounds = [None if text is None else Period.parse(text) for text in (first, through)]
+    except ValueError as exc:
+        print(exc)
+        return 2
+    low, high = bounds
+    for period in (low, high):
+        if period and period not in closed:
             print(
-                f"period {key} is not closed in the ledger ({redact(settings.ledger_url)}); "
+                f"period {period} is not closed in the ledger ({ledger.display_url}); "
                 f"closed periods: {closed[0] if closed else '-'} .. {closed[-1] if closed else '-'}"
             )
             return 2
-    outside = [k for k in wanted if k not in known]
+    wanted = [p for p in closed if (low is None or p >= low) and (high is None or p <= high)]
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def(MONTHLY_CLOSE)
+    known = {period_of(k) for k in job.partitions_def.get_partition_keys()}
+    outside = [p for p in wanted if p not in known]
     if outside:
         print(
-            f"skipping closed periods before FIRST_PERIOD={settings.first_period}: {', '.join(outside)}"
+            f"skipping closed periods before FIRST_PERIOD={settings.first_period}: "
+            f"{', '.join(map(str, outside))}"
         )
-    wanted = [k for k in wanted if k in known]
-    instance = dg.DagsterInstance.get()
+    wanted = [p for p in wanted if p in known]
+    instance = instance_for(settings)
     ran = []
-    for key in wanted:
-        if not rerun and succeeded(instance, key):
+    for period in wanted:
+        if not rerun and succeeded(instance, period):
             continue
-        print(f"{key}: running {JOB_NAME} ...", flush=True)
+        print(f"{period}: running {MONTHLY_CLOSE} ...", flush=True)
         result = job.execute_in_process(
-            partition_key=key, instance=instance, raise_on_error=False, run_config=QUIET_CONSOLE
+            partition_key=partition_key(period),
+            instance=instance,
+            raise_on_error=False,
+            run_config=QUIET_CONSOLE,
         )
         if not result.success:
-            print(f"{key}: FAILED (run {result.run_id})")
+            print(f"{period}: FAILED (run {result.run_id})")
             print("\n".join(failure_report(result)))
             print("later periods were not run: each builds on the one before.")
             return 1
-        ran.append(key)
-        print(f"{key}: ok (run {result.run_id})")
+        ran.append(period)
+        print(f"{period}: ok (run {result.run_id})")
     print_outputs(settings, wanted, ran)
     return 0
 
 
-def print_outputs(settings: Settings, wanted: list[str], ran: list[str]) -> None:
-    from funding.lake import Lake
-
-    lake = Lake(settings.lake_uri)
-    print(
-        f"\nperiods run now: {', '.join(ran) if ran else 'none (all closed periods were already done)'}"
-    )
-    print(f"ledger:           {redact(settings.ledger_url)}")
-    print(f"lake (Parquet):   {lake.location()}")
+def print_outputs(settings: Settings, wanted: list[Period], ran: list[Period]) -> None:
+    lake = resources(settings)["lake"].lake
+    publisher = resources(settings)["publisher"].target
+    done = ", ".join(map(str, ran)) if ran else "none (all closed periods were already done)"
+    print(f"\nperiods run now: {done}")
+    print(f"ledger:           {resources(settings)['ledger'].display_url}")
+    print(f"lake (Parquet):   {lake.store.uri()}")
     print(f"published to:     {settings.publish_uri}")
     if wanted:
         last = wanted[-1]
         print(f"latest period {last}:")
-        print(f"  snapshot  {lake.location('receivables_snapshot', last + '.parquet')}")
+        print(f"  snapshot  {lake.uri(SNAPSHOT, SHARED, last)}")
         for vehicle in sorted(load_vehicles(settings.vehicles_dir)):
-            path = (vehicle, "package", f"{last}.json")
-            if lake.exists(*path):
-                package = lake.read_json(*path)
-                report = package["files"].get("investor_report.html")
-                print(
-                    f"  {vehicle:<9} v{package['version']} report: {_publish_location(settings, report)}"
-                )
-            else:
+            package = lake.read_optional(PACKAGE, vehicle, last)
+            if package is None:
                 print(f"  {vehicle:<9} no package for {last}")
+                continue
+            report = package["files"].get("investor_report.html")
+            where = publisher.uri(report) if report else "-"
+            print(f"  {vehicle:<9} v{package['version']} report: {where}")
     print(f"Dagster instance: {settings.dagster_home}  (UI: make ui)")
-
-
-def _publish_location(settings: Settings, key: str | None) -> str:
-    if key is None:
-        return "-"
-    from funding.publish import target_for
-
-    return target_for(settings.publish_uri).uri(key)

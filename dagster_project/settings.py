@@ -1,19 +1,28 @@
 """Deployment settings: one environment variable per setting, each with an
 embedded default under `var/` so the demo needs none of them
-(architecture.md, "Deployment settings")."""
+(architecture.md, "Deployment settings"). They are read once, at the edge
+(the CLI, the code location), and passed down; nothing writes them back.
+Secrets are not settings: resources read them through `EnvVar`."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+import dagster as dg
+
+from funding.period import Period
+
 PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_FIRST_PERIOD = "2025-01"
 
 
-def var_dir() -> Path:
-    return Path(os.environ.get("FUNDING_VAR_DIR", PROJECT_ROOT / "var")).resolve()
+def var_dir(environ: Mapping[str, str]) -> Path:
+    """Where the embedded defaults live: `FUNDING_VAR_DIR`, else `var/` in the
+    working directory (the project folder for `make` and `dagster dev`)."""
+    return Path(environ.get("FUNDING_VAR_DIR") or Path.cwd() / "var").resolve()
 
 
 @dataclass(frozen=True)
@@ -24,40 +33,55 @@ class Settings:
     lake_uri: str
     publish_uri: str
     dagster_home: Path
-    first_period: str  # YYYY-MM: the first monthly partition
-    tape_key_file: Path = Path()  # where the demo keeps a generated TAPE_HMAC_KEY
+    first_period: Period  # the first monthly partition
+    tape_key_file: Path = Path()  # where the demo keeps its generated TAPE_HMAC_KEY
     smtp_url: str | None = None
     outbox_dir: Path = Path()
-    delivery_business_day: int = (
-        5  # the schedule runs the latest closed period on this business day
-    )
+    delivery_business_day: int = 5  # the schedule runs the latest closed period on this day
+    demo: bool = False  # FUNDING_DEMO=1: the embedded demo, with its generated tape key
+    tape_key_in_env: bool = False  # TAPE_HMAC_KEY is set (its value is read by the resource)
+    git_sha: str | None = None  # GIT_SHA, set when the code was built from a checkout
 
     @classmethod
-    def from_env(cls) -> Settings:
-        var = var_dir()
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        var = var_dir(env)
         return cls(
-            ledger_url=os.environ.get("LEDGER_URL", f"sqlite:///{var / 'ledger.sqlite'}"),
-            vehicles_dir=Path(os.environ.get("VEHICLES_DIR", PACKAGE_DIR / "vehicles")),
+            ledger_url=env.get("LEDGER_URL") or f"sqlite:///{var / 'ledger.sqlite'}",
+            vehicles_dir=Path(env.get("VEHICLES_DIR") or PACKAGE_DIR / "vehicles"),
             rate_fixings_path=Path(
-                os.environ.get("RATE_FIXINGS_PATH", PACKAGE_DIR / "data" / "sofr30a_fixings.csv")
+                env.get("RATE_FIXINGS_PATH") or PACKAGE_DIR / "data" / "sofr30a_fixings.csv"
             ),
-            lake_uri=os.environ.get("LAKE_URI", str(var / "lake")),
-            publish_uri=os.environ.get("PUBLISH_URI", str(var / "publish")),
-            dagster_home=Path(os.environ.get("DAGSTER_HOME", var / "dagster")),
-            first_period=os.environ.get("FIRST_PERIOD", "2025-01"),
+            lake_uri=env.get("LAKE_URI") or str(var / "lake"),
+            publish_uri=env.get("PUBLISH_URI") or str(var / "publish"),
+            dagster_home=Path(env.get("DAGSTER_HOME") or var / "dagster"),
+            first_period=Period.parse(env.get("FIRST_PERIOD") or DEFAULT_FIRST_PERIOD),
             tape_key_file=var / "tape_hmac_key",
-            smtp_url=os.environ.get("SMTP_URL") or None,
+            smtp_url=env.get("SMTP_URL") or None,
             outbox_dir=var / "outbox",
-            delivery_business_day=int(os.environ.get("DELIVERY_BUSINESS_DAY", "5")),
+            delivery_business_day=int(env.get("DELIVERY_BUSINESS_DAY") or "5"),
+            demo=env.get("FUNDING_DEMO") == "1",
+            tape_key_in_env=bool(env.get("TAPE_HMAC_KEY")),
+            git_sha=env.get("GIT_SHA") or None,
         )
 
 
-def ensure_dagster_home(home: Path) -> Path:
-    """Create the instance folder with telemetry off; export DAGSTER_HOME."""
-    home = home.resolve()
+def code_version(settings: Settings) -> str:
+    """The installed package's version, with the commit it was built from when known."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        base = version("funding-platform")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        base = "0+unknown"
+    return f"{base}+g{settings.git_sha[:12]}" if settings.git_sha else base
+
+
+def instance_for(settings: Settings) -> dg.DagsterInstance:
+    """The Dagster instance in DAGSTER_HOME, created with telemetry off if new."""
+    home = settings.dagster_home.resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text("telemetry:\n  enabled: false\n")
-    os.environ["DAGSTER_HOME"] = str(home)
-    return home
+    return dg.DagsterInstance.from_config(str(home))

@@ -20,7 +20,7 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from funding.eligibility import ExactDecimal
+from funding.exact import ExactDecimal
 
 GuardName = Literal["account_count_change", "pool_balance_change", "missing_fico_share"]
 GUARD_NAMES: tuple[str, ...] = get_args(GuardName)

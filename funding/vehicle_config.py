@@ -8,19 +8,21 @@ name the file, the key and the problem.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
-from funding.borrowing_base import FacilityConfig
 from funding.data_quality import DataQualityConfig
-from funding.delivery import DeliveryConfig, InvestorConfig
-from funding.eligibility import EligibilityConfig
-from funding.performance import DEFAULT_RATIO_SCHEDULE, RatioSchedule
-from funding.structure import StructureConfig
+from funding.outputs.delivery import DeliveryConfig, InvestorConfig
+from funding.performance.ratios import DEFAULT_RATIO_SCHEDULE, RatioSchedule
+from funding.period import Period
+from funding.structure.borrowing_base import FacilityConfig
+from funding.structure.config import StructureConfig
+from funding.structure.eligibility import EligibilityConfig
 
 VehicleId = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,40}$")]
 PORTFOLIO = "portfolio"
@@ -43,6 +45,8 @@ class VehicleConfig(StructureConfig):
     data_quality: DataQualityConfig = DataQualityConfig()
     investors: tuple[InvestorConfig, ...] = ()
     delivery: DeliveryConfig = DeliveryConfig()
+    # sha256 of the file the config was loaded from (the manifest's config_sha256)
+    _source_sha256: str = PrivateAttr(default="")
 
     @model_validator(mode="after")
     def _kind_fits_blocks(self) -> VehicleConfig:
@@ -58,8 +62,12 @@ class VehicleConfig(StructureConfig):
     def has_notes(self) -> bool:
         return bool(self.notes)
 
-    def reports(self, period_end: date) -> bool:
-        return self.first_period_end is None or period_end >= self.first_period_end
+    @property
+    def config_sha256(self) -> str:
+        return self._source_sha256
+
+    def reports(self, period: Period) -> bool:
+        return self.first_period_end is None or period.end >= self.first_period_end
 
 
 def portfolio_view() -> VehicleConfig:
@@ -101,8 +109,9 @@ def _format_errors(path: Path, error: ValidationError) -> str:
 
 def load_vehicle(path: Path) -> VehicleConfig:
     path = Path(path)
+    source = path.read_bytes()
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(source.decode("utf-8"))
     except yaml.YAMLError as exc:
         raise VehicleConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
@@ -117,6 +126,7 @@ def load_vehicle(path: Path) -> VehicleConfig:
         raise VehicleConfigError(
             f"{path}: id: {config.id!r} must equal the file name {path.stem!r}"
         )
+    config._source_sha256 = hashlib.sha256(source).hexdigest()
     return config
 
 

@@ -6,6 +6,6 @@ self-contained HTML file (inline CSS, inline SVG charts) and its PDF.
 """
 
 from reports.data import ReportData
-from reports.render import environment, render_html, render_pdf
+from reports.render import environment, investor_documents, render_html, render_pdf
 
-__all__ = ["ReportData", "environment", "render_html", "render_pdf"]
+__all__ = ["ReportData", "environment", "investor_documents", "render_html", "render_pdf"]

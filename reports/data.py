@@ -8,7 +8,7 @@ from datetime import date
 
 import polars as pl
 
-from funding.figures import FIGURE_SCHEMA, UNITS
+from funding.outputs.figures import FIGURE_SCHEMA, UNITS
 
 VEHICLE_KINDS = ("warehouse", "trust", "portfolio")
 CERTIFICATE_COLUMNS = (

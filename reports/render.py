@@ -21,7 +21,7 @@ import polars as pl
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from funding.figures import format_value
+from funding.outputs.figures import format_value
 from reports import charts
 from reports.data import ReportData
 
@@ -166,6 +166,12 @@ def render_pdf(html: str) -> bytes:
         return document.write_pdf(finisher=_drop_dates, pdf_identifier=identifier)
     except FatalURLFetchingError as exc:  # a BaseException: make it an ordinary error
         raise ValueError(str(exc)) from None
+
+
+def investor_documents(data: ReportData) -> dict[str, bytes]:
+    """The report documents of a package: HTML and the same content as PDF."""
+    html = render_html(data)
+    return {"investor_report.html": html.encode("utf-8"), "investor_report.pdf": render_pdf(html)}
 
 
 # ------------------------------------------------------------------ pdf helpers

@@ -9,7 +9,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from tests.postgres_server import PostgresUnavailable, running_postgres
+from tests.support.postgres_server import PostgresUnavailable, running_postgres
 
 
 @pytest.fixture(scope="session")

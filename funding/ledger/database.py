@@ -1,0 +1,149 @@
+"""Read-only access to the ledger database, PostgreSQL or SQLite (adapter).
+
+Everything a run reads comes through one `LedgerSession`: one read-only
+transaction with a consistent snapshot (REPEATABLE READ on PostgreSQL, a
+single read transaction on SQLite), so a ledger written to during the run
+cannot tear the extraction. Results arrive as typed Polars frames; PostgreSQL
+results stream through `COPY ... TO STDOUT` (several times faster than row
+fetching at a million accounts).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+
+from funding.ledger.closes import LedgerError, PeriodClose
+from funding.ledger.sql import render
+
+
+def parse_timestamp(value: str | datetime) -> datetime:
+    """A ledger timestamp: a datetime, or ISO text in any of SQLite's forms."""
+    if isinstance(value, datetime):
+        return value
+    text = value.strip().replace("Z", "+00:00")
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is not None:  # the contract's timestamps are naive UTC
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+def dialect_of(url: str) -> str:
+    name = sa.make_url(url).get_backend_name()
+    if name not in ("postgresql", "sqlite"):
+        raise LedgerError(f"LEDGER_URL must be a PostgreSQL or SQLite URL, got backend {name!r}")
+    return name
+
+
+def redact(url: str) -> str:
+    return sa.make_url(url).render_as_string(hide_password=True)
+
+
+class LedgerSession:
+    """Queries inside one read-only, consistent transaction."""
+
+    def __init__(self, dbapi_connection: Any, dialect: str):
+        self._conn = dbapi_connection
+        self.dialect = dialect
+
+    def _bind(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        if self.dialect == "postgresql":
+            return dict(params)
+        # sqlite3 takes text for dates and timestamps; TS() normalises the latter.
+        bound = {}
+        for key, value in params.items():
+            if isinstance(value, datetime):
+                bound[key] = value.isoformat(sep=" ", timespec="microseconds")
+            elif isinstance(value, date):
+                bound[key] = value.isoformat()
+            else:
+                bound[key] = value
+        return bound
+
+    def frame(
+        self, sql_name: str, schema: Mapping[str, pl.DataType], **params: Any
+    ) -> pl.DataFrame:
+        """Run a named query and return its rows typed by `schema` (column order too)."""
+        statement = render(sql_name, self.dialect)
+        bound = self._bind(params)
+        if self.dialect == "postgresql":
+            buffer = io.BytesIO()
+            with (
+                self._conn.cursor() as cur,
+                cur.copy(f"COPY ({statement}) TO STDOUT (FORMAT csv, HEADER true)", bound) as copy,
+            ):
+                for chunk in copy:
+                    buffer.write(chunk)
+            buffer.seek(0)
+            if buffer.getbuffer().nbytes == 0:
+                return pl.DataFrame(schema=dict(schema))
+            return pl.read_csv(buffer, schema=dict(schema))
+        cur = self._conn.execute(statement, bound)
+        names = [d[0] for d in cur.description]
+        rows = cur.fetchall()
+        if names != list(schema):
+            raise LedgerError(
+                f"{sql_name}: columns {names} do not match the expected {list(schema)}"
+            )
+        raw = pl.DataFrame(
+            rows, schema=[(n, _sqlite_carrier(t)) for n, t in schema.items()], orient="row"
+        )
+        return raw.with_columns(
+            pl.col(n).str.to_date("%Y-%m-%d") for n, t in schema.items() if t == pl.Date()
+        )
+
+    def rows(self, sql_name: str, **params: Any) -> list[tuple]:
+        """Small result sets as plain tuples (period closes, check findings)."""
+        statement = render(sql_name, self.dialect)
+        cur = self._conn.cursor()
+        cur.execute(statement, self._bind(params))
+        return [tuple(r) for r in cur.fetchall()]
+
+    def period_closes(self) -> list[PeriodClose]:
+        closes = []
+        for period_end, closed_at in self.rows("period_closes.sql"):
+            if isinstance(period_end, str):
+                period_end = date.fromisoformat(period_end)
+            closes.append(PeriodClose(period_end, parse_timestamp(closed_at)))
+        return closes
+
+
+def _sqlite_carrier(dtype: pl.DataType) -> pl.DataType:
+    # SQLite hands dates over as text; they are parsed after loading.
+    return pl.String() if dtype == pl.Date() else dtype
+
+
+@contextmanager
+def read_ledger(url: str) -> Iterator[LedgerSession]:
+    """A read-only session with a consistent snapshot of the ledger at `url`."""
+    dialect = dialect_of(url)
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        proxy = engine.raw_connection()
+    except sa.exc.OperationalError as exc:
+        raise LedgerError(f"cannot connect to the ledger at {redact(url)}: {exc.orig}") from exc
+    driver = proxy.driver_connection
+    try:
+        if dialect == "postgresql":
+            import psycopg
+
+            driver.rollback()
+            driver.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            driver.read_only = True
+        else:
+            driver.isolation_level = None  # we issue BEGIN ourselves
+            driver.execute("PRAGMA query_only = ON")
+            driver.execute("BEGIN")
+        yield LedgerSession(driver, dialect)
+    finally:
+        try:
+            driver.rollback() if dialect == "postgresql" else driver.execute("ROLLBACK")
+        finally:
+            proxy.close()
+            engine.dispose()

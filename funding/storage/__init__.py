@@ -1,0 +1,3 @@
+"""Storage: object stores, local folder or S3 (`objects`, adapter), the lake
+of intermediate tables (`lake`) and the declaration of every table
+(`tables`)."""

@@ -1,0 +1,264 @@
+"""Object stores: the one storage abstraction behind the lake and the publish
+target (adapter over the local file system and boto3).
+
+Keys are '/'-separated and relative to the store's root. Two stores share
+one interface, `ObjectStore`: a local folder and an S3 prefix (any
+S3-compatible endpoint). Both write atomically (a reader sees the old or the
+new bytes, never half) and both can create a key only if it is absent, which
+the publish protocol builds on.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class ObjectStore(Protocol):
+    """Where objects live. Keys are relative, '/'-separated."""
+
+    def read(self, key: str) -> bytes | None:
+        """The object's bytes, or None if it does not exist."""
+
+    def exists(self, key: str) -> bool:
+        """Whether the object exists."""
+
+    def write(self, key: str, data: bytes) -> None:
+        """Create or overwrite; readers see the old or the new bytes, never half."""
+
+    def create(self, key: str, data: bytes) -> bool:
+        """Write only if absent; False (and nothing written) if the key exists."""
+
+    def delete(self, key: str) -> None:
+        """Remove the key; no error if it is absent."""
+
+    def list(self, prefix: str) -> list[str]:
+        """Every key starting with `prefix`, sorted."""
+
+    def link(self, key: str, expires_seconds: int) -> str:
+        """A link to download the object (S3: presigned GET; local: the file path)."""
+
+    def uri(self, key: str) -> str:
+        """Where the object lives, as a person would type it."""
+
+
+def check_key(key: str) -> str:
+    parts = key.split("/")
+    if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"invalid object key {key!r}")
+    return key
+
+
+class LocalFolderStore:
+    """A folder with the same layout as the S3 store.
+
+    Every write goes to a hidden temporary file first, so readers never see
+    half a file: `write` renames it over the key, `create` hard-links it to
+    the key (the link fails if the key exists, atomically).
+    """
+
+    TMP_PREFIX = ".tmp-"
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root).resolve()
+
+    def __repr__(self) -> str:
+        return f"LocalFolderStore({str(self.root)!r})"
+
+    def _path(self, key: str) -> Path:
+        return self.root.joinpath(*check_key(key).split("/"))
+
+    def _staged(self, path: Path, data: bytes) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=self.TMP_PREFIX, dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+        except BaseException:
+            os.unlink(name)
+            raise
+        return Path(name)
+
+    def read(self, key: str) -> bytes | None:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def write(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        staged = self._staged(path, data)
+        os.replace(staged, path)
+
+    def create(self, key: str, data: bytes) -> bool:
+        path = self._path(key)
+        staged = self._staged(path, data)
+        try:
+            os.link(staged, path)
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(staged)
+
+    def delete(self, key: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self._path(key).unlink()
+
+    def list(self, prefix: str) -> builtins.list[str]:
+        folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        start = self.root.joinpath(*folder.split("/")) if folder else self.root
+        keys = []
+        for dirpath, _, filenames in os.walk(start):
+            base = Path(dirpath).relative_to(self.root).as_posix()
+            for name in filenames:
+                if name.startswith(self.TMP_PREFIX):
+                    continue
+                key = name if base == "." else f"{base}/{name}"
+                if key.startswith(prefix):
+                    keys.append(key)
+        return sorted(keys)
+
+    def link(self, key: str, expires_seconds: int) -> str:
+        return str(self._path(key))
+
+    def uri(self, key: str = "") -> str:
+        return str(self._path(key)) if key else str(self.root)
+
+
+class S3Store:
+    """An S3 prefix (`s3://bucket/prefix`) through boto3.
+
+    Without `client`, boto3 builds one from the standard AWS configuration
+    (AWS_ENDPOINT_URL, credentials, region), so AWS, MinIO or moto all work.
+    `create` is a conditional PUT (`If-None-Match: *`): 412 means the key exists.
+    """
+
+    def __init__(self, uri: str, client: Any = None):
+        match = re.fullmatch(r"s3://([^/]+)/?(.*)", uri)
+        if not match:
+            raise ValueError(f"not an s3://bucket/prefix URI: {uri!r}")
+        self.bucket = match.group(1)
+        self.prefix = match.group(2).strip("/")
+        if client is None:
+            import boto3
+
+            client = boto3.client("s3")
+        self.client = client
+
+    def __repr__(self) -> str:
+        return f"S3Store('s3://{self.bucket}/{self.prefix}')"
+
+    def _key(self, key: str) -> str:
+        check_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    @staticmethod
+    def _error_code(exc: Exception) -> tuple[str, int]:
+        response = getattr(exc, "response", None) or {}
+        code = str(response.get("Error", {}).get("Code", ""))
+        status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        return code, status
+
+    def _missing(self, exc: Exception) -> bool:
+        code, status = self._error_code(exc)
+        return code in ("NoSuchKey", "404", "NotFound") or status == 404
+
+    def read(self, key: str) -> bytes | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as exc:
+            if self._missing(exc):
+                return None
+            raise
+        return response["Body"].read()
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as exc:
+            if self._missing(exc):
+                return False
+            raise
+        return True
+
+    def write(self, key: str, data: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+
+    def create(self, key: str, data: bytes) -> bool:
+        from botocore.exceptions import ClientError
+
+        # S3 answers 409 ConditionalRequestConflict while another conditional
+        # write to the key is in flight: retry until it settles. (A lost
+        # response retried by boto3 reads as 412; callers compare the stored
+        # bytes, so that is safe.)
+        attempts = 8
+        for attempt in range(attempts):
+            try:
+                self.client.put_object(
+                    Bucket=self.bucket, Key=self._key(key), Body=data, IfNoneMatch="*"
+                )
+                return True
+            except ClientError as exc:
+                code, status = self._error_code(exc)
+                if code == "PreconditionFailed" or status == 412:
+                    return False
+                if attempt + 1 < attempts and (
+                    code == "ConditionalRequestConflict" or status == 409
+                ):
+                    time.sleep(0.05 * 2**attempt)
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def list(self, prefix: str) -> builtins.list[str]:
+        full = f"{self.prefix}/{prefix}" if self.prefix else prefix
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        keys = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=full):
+            keys.extend(item["Key"][strip:] for item in page.get("Contents", ()))
+        return sorted(keys)
+
+    def link(self, key: str, expires_seconds: int) -> str:
+        return self.client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": self._key(key)},
+            ExpiresIn=int(expires_seconds),
+        )
+
+    def uri(self, key: str = "") -> str:
+        if not key:
+            return f"s3://{self.bucket}/{self.prefix}".rstrip("/")
+        return f"s3://{self.bucket}/{self._key(key)}"
+
+
+def store_for(uri: str | Path, client: Any = None) -> ObjectStore:
+    """`s3://bucket/prefix` -> S3Store; a path or `file://` URI -> LocalFolderStore."""
+    text = str(uri)
+    if text.startswith("s3://"):
+        return S3Store(text, client=client)
+    if text.startswith("file://"):
+        text = text[len("file://") :]
+    elif "://" in text:
+        raise ValueError(f"unsupported storage URI {text!r}: use a path or s3://bucket/prefix")
+    return LocalFolderStore(Path(text))

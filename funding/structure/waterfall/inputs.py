@@ -1,0 +1,81 @@
+"""What a vehicle's period feeds the waterfall: the opening state (the
+previous period's closing state, or the config's initial values at the
+vehicle's first period) and the period's inputs from its pool performance,
+index fixings and borrowing base."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+from funding.performance.pool import measures_from_row
+from funding.period import Period
+from funding.structure.rates import FixingTable
+from funding.structure.triggers import TriggerTest
+from funding.structure.waterfall.state import (
+    MissingPredecessorError,
+    PeriodInputs,
+    VehicleState,
+    initial_state,
+)
+from funding.vehicle_config import VehicleConfig
+
+TRIGGER_TESTS_SCHEMA = {
+    "name": pl.String,
+    "ratio": pl.String,
+    "op": pl.String,
+    "threshold": pl.String,
+    "value": pl.String,
+    "breached": pl.Boolean,
+    "effect": pl.String,
+}
+
+
+def opening_state_for(
+    config: VehicleConfig, period: Period, previous_state: VehicleState | None
+) -> VehicleState:
+    """The state `period` starts from: the config's initial values at the
+    vehicle's first period, else the previous period's closing state."""
+    previous = period.previous()
+    if config.first_period_end is not None and period.end == config.first_period_end:
+        return initial_state(config, previous.end)
+    if previous_state is None:
+        raise MissingPredecessorError(
+            f"{config.id} waterfall {period}: the state of the previous period {previous} is "
+            f"missing; materialize {config.id}/waterfall for {previous} first (periods run in order)"
+        )
+    return previous_state
+
+
+def period_inputs(
+    config: VehicleConfig,
+    period: Period,
+    performance: Mapping[str, Any],
+    fixings: FixingTable,
+    borrowing_base_cents: int | None,
+) -> PeriodInputs:
+    """The period's inputs from its `pool_performance` row (measures in cents,
+    ratios as exact decimal text)."""
+    pool = measures_from_row(performance)
+    ratios = {
+        name: (None if performance.get(name) is None else Decimal(performance[name]))
+        for name in (t.ratio for t in config.triggers)
+        if name in performance
+    }
+    return PeriodInputs(
+        period_start=period.start,
+        period_end=period.end,
+        previous_period_end=period.previous().end,
+        pool={k: int(v) for k, v in pool.items() if isinstance(v, int)},
+        fixings=fixings.for_period(config.floating_indices(), period.start),
+        ratios=ratios,
+        borrowing_base_cents=borrowing_base_cents,
+        draw_policy=config.facility.draw_policy if config.facility else "max_available",
+    )
+
+
+def trigger_tests_frame(tests: Sequence[TriggerTest]) -> pl.DataFrame:
+    return pl.DataFrame([t.to_dict() for t in tests], schema=TRIGGER_TESTS_SCHEMA)

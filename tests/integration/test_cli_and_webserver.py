@@ -1,0 +1,172 @@
+"""The commands people run: `funding seed`, `funding run` through a real
+Dagster instance, and the Dagster webserver serving this code location."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.support import PROJECT_ROOT
+
+ROOT = PROJECT_ROOT
+BIN = Path(sys.executable).parent
+
+
+def env_for(tmp_path: Path, **extra) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("LEDGER_", "LAKE_", "PUBLISH_", "DAGSTER_", "TAPE_", "FUNDING_"))
+    }
+    env.update(
+        LEDGER_URL=f"sqlite:///{tmp_path / 'ledger.sqlite'}",
+        LAKE_URI=str(tmp_path / "lake"),
+        PUBLISH_URI=str(tmp_path / "publish"),
+        DAGSTER_HOME=str(tmp_path / "dagster"),
+        FUNDING_VAR_DIR=str(tmp_path / "var"),
+        FUNDING_DEMO="1",
+        **extra,
+    )
+    return env
+
+
+def funding(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BIN / "funding"), *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("cli")
+    env = env_for(tmp_path)
+    result = funding(["seed", "--accounts", "400", "--months", "3"], env)
+    assert result.returncode == 0, result.stderr
+    assert "400 accounts, 3 months" in result.stdout
+    return tmp_path, env
+
+
+def test_run_materializes_closed_periods_in_order_and_is_recorded_in_the_instance(seeded):
+    tmp_path, env = seeded
+    result = funding(["run", "--through", "2025-02"], env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.index("2025-01: ok") < result.stdout.index("2025-02: ok")
+    assert (tmp_path / "lake" / "receivables_snapshot" / "2025-02.parquet").exists()
+    again = funding(["run", "--through", "2025-02"], env)
+    assert again.returncode == 0
+    assert "none (all closed periods were already done)" in again.stdout
+    rest = funding(["run"], env)
+    assert "2025-03: ok" in rest.stdout and "2025-01: running" not in rest.stdout
+
+
+def test_run_of_an_unclosed_period_is_refused(seeded):
+    _, env = seeded
+    result = funding(["run", "--period", "2026-09"], env)
+    assert result.returncode == 2
+    assert "period 2026-09 is not closed" in result.stdout
+
+
+def test_run_fails_with_the_blocking_check_message(tmp_path):
+    import sqlite3
+
+    env = env_for(tmp_path)
+    assert funding(["seed", "--accounts", "200", "--months", "2"], env).returncode == 0
+    with sqlite3.connect(tmp_path / "ledger.sqlite") as conn:
+        conn.execute(
+            "UPDATE postings SET amount_cents = amount_cents + 1 WHERE entry_id = 7 AND line_no = 1"
+        )
+    result = funding(["run"], env)
+    assert result.returncode == 1
+    assert "2025-01: FAILED" in result.stdout
+    assert "receivables_snapshot:entries_balance failed" in result.stdout
+    assert "entry ids [7]" in result.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_webserver_serves_the_code_location(seeded, tmp_path):
+    _, env = seeded
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            str(BIN / "dagster-webserver"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-m",
+            "dagster_project.definitions",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/server_info", timeout=2
+                ) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(1)
+        else:
+            pytest.fail("the Dagster webserver did not answer /server_info within 120 s")
+        query = json.dumps({"query": "{ assetNodes { assetKey { path } } }"}).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/graphql",
+            data=query,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            nodes = json.loads(response.read())["data"]["assetNodes"]
+        keys = {"/".join(n["assetKey"]["path"]) for n in nodes}
+        assert {
+            "receivables_snapshot",
+            "wh1/borrowing_base_certificate",
+            "trust1/waterfall",
+            "portfolio/pool_performance",
+        } <= keys
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def test_verify_checks_a_published_package_against_its_manifest(seeded):
+    tmp_path, env = seeded
+    funding(["run"], env)
+    package = tmp_path / "publish" / "wh1" / "2025-02"
+    ok = funding(["verify", str(package)], env)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "every file matches its manifest" in ok.stdout
+    tape = package / "v1" / "loan_tape.csv"
+    original = tape.read_bytes()
+    try:
+        tape.write_bytes(original.replace(b"\n", b"\n", 1) + b"tampered\n")
+        bad = funding(["verify", str(package / "v1")], env)
+        assert bad.returncode == 1
+        assert "loan_tape.csv" in bad.stdout
+    finally:
+        tape.write_bytes(original)

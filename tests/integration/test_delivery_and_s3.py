@@ -1,0 +1,156 @@
+"""Publication to a real S3-compatible endpoint (moto's server on loopback)
+and delivery through a real SMTP server on loopback (aiosmtpd), in real
+Dagster runs; and the schedule and sensor that start those runs."""
+
+from __future__ import annotations
+
+import email
+import re
+import socket
+import urllib.request
+from datetime import datetime
+
+import dagster as dg
+import pytest
+
+from dagster_project.definitions import build_definitions, resources
+from funding.demo import SeedConfig, seed_ledger
+from tests.support.dagster_helpers import run_period, settings_for
+from tests.support.s3_server import running_s3
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Inbox:
+    def __init__(self):
+        self.messages: list[email.message.Message] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server():
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    port = _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield f"smtp://127.0.0.1:{port}", inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def s3(monkeypatch):
+    with running_s3() as endpoint:
+        for name, value in endpoint.env().items():
+            monkeypatch.setenv(name, value)
+        yield endpoint
+
+
+@pytest.fixture(scope="module")
+def ledger(tmp_path_factory):
+    path = tmp_path_factory.mktemp("ledger") / "ledger.sqlite"
+    url = f"sqlite:///{path}"
+    seed_ledger(url, SeedConfig(accounts=300, months=2))
+    return url
+
+
+def test_packages_go_to_s3_and_investors_get_working_links_once(tmp_path, ledger, s3, smtp_server):
+    smtp_url, inbox = smtp_server
+    bucket = s3.create_bucket()
+    settings = settings_for(
+        tmp_path, ledger, publish_uri=f"s3://{bucket}/packages", smtp_url=smtp_url
+    )
+    instance = dg.DagsterInstance.ephemeral()
+    for key in ("2025-01", "2025-02"):
+        assert run_period(settings, key, instance).success, key
+    keys = sorted(o["Key"] for o in s3.client().list_objects_v2(Bucket=bucket)["Contents"])
+    package = [k for k in keys if k.startswith("packages/wh1/2025-02/")]
+    assert package == sorted(
+        f"packages/wh1/2025-02/{name}"
+        for name in (
+            "latest.json",
+            "v1/borrowing_base.parquet",
+            "v1/investor_report.html",
+            "v1/investor_report.pdf",
+            "v1/loan_tape.csv",
+            "v1/loan_tape.parquet",
+            "v1/manifest.json",
+            "v1/pool_performance.parquet",
+            "v1/waterfall.parquet",
+        )
+    )
+    # One message per investor (wh1 has one) per period, with presigned links that work.
+    assert len(inbox.messages) == 2
+    message = inbox.messages[-1]
+    assert message["To"].endswith("<agent@firstdemobank.example>")
+    assert "2025-02 v1" in message["Subject"]
+    body = message.get_payload(decode=True).decode()
+    links = dict(re.findall(r"^\s+(\S+): (http\S+)", body, flags=re.M))
+    assert set(links) == {"investor_report.pdf", "loan_tape.csv", "borrowing_base.parquet"}
+    for name, link in links.items():
+        with urllib.request.urlopen(link, timeout=10) as response:
+            fetched = response.read()
+        stored = (
+            s3.client()
+            .get_object(Bucket=bucket, Key=f"packages/wh1/2025-02/v1/{name}")["Body"]
+            .read()
+        )
+        assert fetched == stored
+    # A re-run publishes nothing new and sends nothing.
+    assert run_period(settings, "2025-02", instance).success
+    assert len(inbox.messages) == 2
+    assert len(s3.client().list_objects_v2(Bucket=bucket)["Contents"]) == len(keys)
+
+
+def test_sensor_and_schedule_start_the_latest_closed_period_once(tmp_path, ledger):
+    settings = settings_for(tmp_path, ledger, delivery_business_day=3)
+    defs = build_definitions(settings)
+    with dg.instance_for_test() as instance:
+        _check_automation(defs, settings, instance)
+
+
+def _check_automation(defs, settings, instance):
+    sensor = defs.resolve_sensor_def("period_close_sensor")
+    schedule = defs.resolve_schedule_def("monthly_delivery_schedule")
+    ledger = {"ledger": resources(settings)["ledger"]}
+
+    # The contexts are closed as they are used: they hold the resources they built.
+    def sense():
+        with dg.build_sensor_context(instance=instance, resources=ledger) as context:
+            return sensor(context)
+
+    def scheduled(moment: datetime):
+        with dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=moment, resources=ledger
+        ) as context:
+            return schedule(context)
+
+    request = sense()
+    assert isinstance(request, dg.RunRequest) and request.partition_key == "2025-02"
+
+    # 2025-03-05 is the 3rd business day of March 2025; the 4th is not.
+    on_day = scheduled(datetime(2025, 3, 5, 6))
+    assert isinstance(on_day, dg.RunRequest) and on_day.partition_key == "2025-02"
+    assert isinstance(scheduled(datetime(2025, 3, 6, 6)), dg.SkipReason)
+
+    # Once the period has a run (here: of the extraction alone), neither starts it again.
+    job = defs.resolve_job_def("monthly_close")
+    for key in ("2025-01", "2025-02"):
+        job.execute_in_process(
+            partition_key=key,
+            instance=instance,
+            asset_selection=[dg.AssetKey("receivables_snapshot")],
+        )
+    assert isinstance(sense(), dg.SkipReason)
+    again = scheduled(datetime(2025, 3, 5, 6))
+    assert isinstance(again, dg.SkipReason) and "already has a run" in again.skip_message
