@@ -141,7 +141,11 @@ def _waterfall_asset(config: VehicleConfig, partitions_def) -> dg.AssetsDefiniti
     )
     def waterfall(step: Step) -> dg.MaterializeResult:
         previous = opening_state_for(
-            config, step.period, step.tables.read_optional(WATERFALL_STATE, step.period.previous())
+            config,
+            config.id,
+            step.period,
+            config.first_period,
+            step.tables.read_optional(WATERFALL_STATE, step.period.previous()),
         )
         lines = step.tables.read(BORROWING_BASE_LINES) if config.facility is not None else None
         inputs = period_inputs(
@@ -150,6 +154,7 @@ def _waterfall_asset(config: VehicleConfig, partitions_def) -> dg.AssetsDefiniti
             step.tables.read(POOL_PERFORMANCE).to_dicts()[0],
             step.resources.fixings.table,
             None if lines is None else borrowing_base_of(lines),
+            config.facility.draw_policy if config.facility else "max_available",
         )
         result = run_waterfall(config, previous, inputs)
         statement = pl.DataFrame([row.to_dict() for row in result.statement])

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from checks.outcome import CheckOutcome, combine
+from checks.outcome import CheckOutcome
 
 
 def check_specs(asset_key: dg.AssetKey, checks: Sequence[tuple[str, str]], blocking=True):
@@ -38,17 +38,6 @@ def to_check_result(
         description=outcome.summary,
         metadata=metadata,
     )
-
-
-def combined_results(
-    per_period: Sequence[Sequence[CheckOutcome]], asset_key=None
-) -> list[dg.AssetCheckResult]:
-    """One result per check across the periods of a run, in check order."""
-    by_name: dict[str, list[CheckOutcome]] = {}
-    for outcomes in per_period:
-        for outcome in outcomes:
-            by_name.setdefault(outcome.name, []).append(outcome)
-    return [to_check_result(combine(outs), asset_key) for outs in by_name.values()]
 
 
 def _metadata_value(value) -> dg.MetadataValue:

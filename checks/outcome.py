@@ -27,23 +27,3 @@ class CheckOutcome:
 
 def offending_rows(rows: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
     return tuple(dict(r) for r in rows[:MAX_OFFENDING_ROWS])
-
-
-def combine(outcomes: Sequence[CheckOutcome]) -> CheckOutcome:
-    """One outcome for a check run over several periods in one run."""
-    first = outcomes[0]
-    failed = [o for o in outcomes if not o.passed]
-    if not failed:
-        return CheckOutcome(
-            first.name, True, "; ".join(o.summary for o in outcomes), blocking=first.blocking
-        )
-    rows = [row for o in failed for row in o.offending]
-    return CheckOutcome(
-        first.name,
-        False,
-        " | ".join(o.summary for o in failed),
-        observed=[o.observed for o in failed],
-        expected=[o.expected for o in failed],
-        offending=offending_rows(rows),
-        blocking=first.blocking,
-    )

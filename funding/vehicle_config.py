@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import Field, PrivateAttr, ValidationError, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from funding.data_quality import DataQualityConfig
 from funding.outputs.delivery import DeliveryConfig, InvestorConfig
@@ -48,6 +48,16 @@ class VehicleConfig(StructureConfig):
     # sha256 of the file the config was loaded from (the manifest's config_sha256)
     _source_sha256: str = PrivateAttr(default="")
 
+    @field_validator("first_period_end")
+    @classmethod
+    def _month_end(cls, value: date | None) -> date | None:
+        if value is not None and value != Period.containing(value).end:
+            raise ValueError(
+                f"must be a month end (a period is named by its last day), "
+                f"e.g. {Period.containing(value).end}"
+            )
+        return value
+
     @model_validator(mode="after")
     def _kind_fits_blocks(self) -> VehicleConfig:
         if self.id == PORTFOLIO:
@@ -61,6 +71,11 @@ class VehicleConfig(StructureConfig):
     @property
     def has_notes(self) -> bool:
         return bool(self.notes)
+
+    @property
+    def first_period(self) -> Period | None:
+        """The vehicle's first reporting period (None: it reports from the start)."""
+        return None if self.first_period_end is None else Period.containing(self.first_period_end)
 
     @property
     def config_sha256(self) -> str:

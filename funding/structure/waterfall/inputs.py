@@ -13,6 +13,7 @@ import polars as pl
 
 from funding.performance.pool import measures_from_row
 from funding.period import Period
+from funding.structure.config import StructureConfig
 from funding.structure.rates import FixingTable
 from funding.structure.triggers import TriggerTest
 from funding.structure.waterfall.state import (
@@ -21,7 +22,6 @@ from funding.structure.waterfall.state import (
     VehicleState,
     initial_state,
 )
-from funding.vehicle_config import VehicleConfig
 
 TRIGGER_TESTS_SCHEMA = {
     "name": pl.String,
@@ -35,27 +35,32 @@ TRIGGER_TESTS_SCHEMA = {
 
 
 def opening_state_for(
-    config: VehicleConfig, period: Period, previous_state: VehicleState | None
+    config: StructureConfig,
+    vehicle_id: str,
+    period: Period,
+    first_period: Period | None,
+    previous_state: VehicleState | None,
 ) -> VehicleState:
     """The state `period` starts from: the config's initial values at the
     vehicle's first period, else the previous period's closing state."""
     previous = period.previous()
-    if config.first_period_end is not None and period.end == config.first_period_end:
+    if period == first_period:
         return initial_state(config, previous.end)
     if previous_state is None:
         raise MissingPredecessorError(
-            f"{config.id} waterfall {period}: the state of the previous period {previous} is "
-            f"missing; materialize {config.id}/waterfall for {previous} first (periods run in order)"
+            f"{vehicle_id} waterfall {period}: the state of the previous period {previous} is "
+            f"missing; materialize {vehicle_id}/waterfall for {previous} first (periods run in order)"
         )
     return previous_state
 
 
 def period_inputs(
-    config: VehicleConfig,
+    config: StructureConfig,
     period: Period,
     performance: Mapping[str, Any],
     fixings: FixingTable,
     borrowing_base_cents: int | None,
+    draw_policy: str = "max_available",
 ) -> PeriodInputs:
     """The period's inputs from its `pool_performance` row (measures in cents,
     ratios as exact decimal text)."""
@@ -73,7 +78,7 @@ def period_inputs(
         fixings=fixings.for_period(config.floating_indices(), period.start),
         ratios=ratios,
         borrowing_base_cents=borrowing_base_cents,
-        draw_policy=config.facility.draw_policy if config.facility else "max_available",
+        draw_policy=draw_policy,
     )
 
 
