@@ -8,8 +8,8 @@ from assets.stage import SNAPSHOT_KEY
 from checks.dagster_results import check_specs, to_check_result
 from checks.extraction import EXTRACTION_CHECKS, extraction_checks
 from dagster_project.partitions import PREVIOUS_PERIOD, period_of
-from funding.ledger.closes import LedgerError, Window, previous_close, require_close
-from funding.ledger.extract import extract_snapshot
+from funding.ledger.closes import LedgerError, previous_close, require_close
+from funding.ledger.extract import extract_period
 from funding.storage.lake import SHARED
 from funding.storage.tables import SNAPSHOT, SNAPSHOT_WINDOW
 
@@ -51,7 +51,7 @@ def build_snapshot_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
         tables = context.resources.lake.lake.tables(
             SHARED,
             period,
-            reads=[SNAPSHOT],
+            reads=[SNAPSHOT, SNAPSHOT_WINDOW],
             writes=[SNAPSHOT, SNAPSHOT_WINDOW],
             stage="receivables_snapshot",
         )
@@ -59,7 +59,7 @@ def build_snapshot_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
             closes = session.period_closes()
             close = require_close(closes, period)
             prev = previous_close(closes, period)
-            previous_snapshot = None
+            previous_snapshot = previous_window = None
             if prev is not None:
                 previous_snapshot = tables.read_optional(SNAPSHOT, prev.period)
                 if previous_snapshot is None:
@@ -67,11 +67,23 @@ def build_snapshot_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
                         f"receivables_snapshot {period}: the snapshot of the previous closed period "
                         f"{prev.period} is missing from the lake; materialize {prev.period} first"
                     )
-            snapshot = extract_snapshot(session, close, prev, previous_snapshot)
-            location = tables.write(SNAPSHOT, snapshot)
-            tables.write(SNAPSHOT_WINDOW, Window(close, prev).record())
-            context.log.info(f"{period}: {snapshot.height} accounts -> {location}")
-            outcomes = extraction_checks(session, snapshot, close, prev, closes)
+                previous_window = tables.read_optional(SNAPSHOT_WINDOW, prev.period)
+            extraction = extract_period(session, close, prev, previous_snapshot)
+            outcomes, trial_balance = extraction_checks(
+                session, extraction, closes, (previous_window or {}).get("trial_balance")
+            )
+        snapshot = extraction.snapshot
+        location = tables.write(SNAPSHOT, snapshot)
+        tables.write(
+            SNAPSHOT_WINDOW,
+            {
+                **extraction.window.record(),
+                "trial_balance": trial_balance,
+                "window_entries": extraction.lines.entries,
+                "window_lines": extraction.lines.lines,
+            },
+        )
+        context.log.info(f"{period}: {snapshot.height} accounts -> {location}")
         return dg.MaterializeResult(
             metadata={
                 **headline(snapshot),

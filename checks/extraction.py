@@ -1,8 +1,16 @@
-"""Blocking reconciliations of the receivables snapshot against the ledger
-(issue: extraction). Each names the period and the offending ids."""
+"""Blocking reconciliations of the receivables snapshot against the ledger.
+Each names the period and the offending ids.
+
+They read the period's window and a bounded sample, never the ledger's
+history: entry balance and the chart of accounts come from the window's
+lines the extraction already read; the trial balance is the previous
+period's plus the window's GL totals; the sampled full recomputation covers
+a fixed number of accounts, a different slice every period.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 import polars as pl
@@ -10,6 +18,8 @@ import polars as pl
 from checks.outcome import CheckOutcome, offending_rows
 from funding.ledger.closes import PeriodClose, Window
 from funding.ledger.database import LedgerSession
+from funding.ledger.extract import Extraction
+from funding.ledger.snapshot import RECEIVABLE_GL
 
 ROLL_FORWARDS = {
     "principal": (
@@ -25,12 +35,7 @@ ROLL_FORWARDS = {
         ["fee_collections_cents", "fee_waivers_cents", "chargeoff_fees_cents"],
     ),
 }
-RECEIVABLE_GL = {
-    "principal": "receivable:principal",
-    "interest": "receivable:interest",
-    "fees": "receivable:fees",
-}
-SAMPLE_EVERY = 20
+SAMPLE_ACCOUNTS = 1_000  # accounts fully recomputed each period
 
 
 def _label(period_end: date) -> str:
@@ -73,13 +78,32 @@ def rollforward(snapshot: pl.DataFrame, period_end: date) -> CheckOutcome:
     )
 
 
-def trial_balance(
-    session: LedgerSession, snapshot: pl.DataFrame, close: PeriodClose
-) -> CheckOutcome:
-    """The snapshot's receivables equal the ledger's own trial balance at the cutoff."""
-    ledger = dict(
+def ledger_trial_balance(session: LedgerSession, close: PeriodClose) -> dict[str, int]:
+    """The ledger's own trial balance of the receivable GL accounts at a
+    cutoff, from every posting (used only when no earlier one is recorded)."""
+    rows = dict(
         session.rows("trial_balance.sql", cutoff=close.closed_at, period_end=close.period_end)
     )
+    return {gl: int(rows.get(gl) or 0) for gl in RECEIVABLE_GL.values()}
+
+
+def rolled_trial_balance(
+    previous: Mapping[str, int] | None, window_totals: Mapping[str, int]
+) -> dict[str, int] | None:
+    """This period's trial balance: the previous one plus the window's lines
+    (the first period's window holds every posting, so it is the whole)."""
+    if previous is None:
+        return None
+    return {
+        gl: int(previous.get(gl, 0)) + int(window_totals.get(gl, 0))
+        for gl in RECEIVABLE_GL.values()
+    }
+
+
+def trial_balance(
+    snapshot: pl.DataFrame, close: PeriodClose, ledger: Mapping[str, int]
+) -> CheckOutcome:
+    """The snapshot's receivables equal the ledger's trial balance at the cutoff."""
     observed, expected, off = {}, {}, []
     for balance, gl in RECEIVABLE_GL.items():
         observed[gl] = int(snapshot[f"{balance}_cents"].sum())
@@ -102,29 +126,39 @@ def trial_balance(
     return CheckOutcome("trial_balance", passed, summary, observed, expected, offending_rows(off))
 
 
+def sample_bounds(snapshot: pl.DataFrame, period_end: date) -> tuple[int, int]:
+    """A contiguous slice of SAMPLE_ACCOUNTS account ids, moving with the
+    period so that, over the months, every account is recomputed."""
+    ids = snapshot.get_column("account_id").sort()
+    if ids.is_empty():
+        return (0, -1)
+    slices = max(1, -(-ids.len() // SAMPLE_ACCOUNTS))
+    first = ((period_end.year * 12 + period_end.month) % slices) * SAMPLE_ACCOUNTS
+    return int(ids[first]), int(ids[min(first + SAMPLE_ACCOUNTS, ids.len()) - 1])
+
+
 def carried_balances(
-    session: LedgerSession, snapshot: pl.DataFrame, close: PeriodClose, sample_remainder: int
+    session: LedgerSession, snapshot: pl.DataFrame, close: PeriodClose
 ) -> CheckOutcome:
     """Balances carried forward equal a full recomputation from every posting,
-    for a sample of accounts (account_id mod 20 = remainder; the remainder
-    moves with the period so every account is covered over 20 periods)."""
+    for a sample of accounts (`sample_bounds`)."""
     schema = {
         "account_id": pl.Int64(),
         "principal_cents": pl.Int64(),
         "interest_cents": pl.Int64(),
         "fees_cents": pl.Int64(),
     }
-    recomputed = session.frame(
-        "account_balances_sample.sql",
-        schema,
-        cutoff=close.closed_at,
-        period_end=close.period_end,
-        sample_every=SAMPLE_EVERY,
-        sample_remainder=sample_remainder,
-    )
-    carried = snapshot.filter(pl.col("account_id") % SAMPLE_EVERY == sample_remainder).select(
-        list(schema)
-    )
+    low, high = sample_bounds(snapshot, close.period_end)
+    with session.planner(enable_hashjoin="off", enable_mergejoin="off"):
+        recomputed = session.frame(
+            "account_balances_sample.sql",
+            schema,
+            cutoff=close.closed_at,
+            period_end=close.period_end,
+            low=low,
+            high=high,
+        )
+    carried = snapshot.filter(pl.col("account_id").is_between(low, high)).select(list(schema))
     joined = carried.join(
         recomputed, on="account_id", how="full", suffix="_ledger", coalesce=True
     ).fill_null(0)
@@ -152,42 +186,47 @@ def carried_balances(
     )
 
 
-def entries_balance(
-    session: LedgerSession, close: PeriodClose, prev: PeriodClose | None
-) -> CheckOutcome:
-    rows = session.rows("entries_unbalanced.sql", **Window(close, prev).params())
-    off = [
-        {"entry_id": r[0], "account_id": r[1], "imbalance_cents": r[2], "lines": r[3]} for r in rows
-    ]
+def entries_balance(extraction: Extraction) -> CheckOutcome:
+    period_end = extraction.window.close.period_end
+    off = extraction.lines.unbalanced.to_dicts()
     passed = not off
     summary = (
-        f"{_label(close.period_end)}: every entry newly counted balances to zero"
+        f"{_label(period_end)}: every entry newly counted balances to zero"
         if passed
-        else f"{_label(close.period_end)}: {len(off)} entries do not balance; "
+        else f"{_label(period_end)}: {len(off)} entries do not balance; "
         f"entry ids {[o['entry_id'] for o in off[:20]]}"
     )
     return CheckOutcome("entries_balance", passed, summary, len(off), 0, offending_rows(off))
 
 
-def gl_accounts_known(
-    session: LedgerSession, close: PeriodClose, prev: PeriodClose | None
-) -> CheckOutcome:
-    rows = session.rows("unknown_gl_accounts.sql", **Window(close, prev).params())
-    off = [
-        {"entry_id": r[0], "account_id": r[1], "line_no": r[2], "gl_account": r[3]} for r in rows
-    ]
+def gl_accounts_known(extraction: Extraction) -> CheckOutcome:
+    period_end = extraction.window.close.period_end
+    off = extraction.lines.unknown_gl.to_dicts()
     passed = not off
     summary = (
-        f"{_label(close.period_end)}: every posting is to a GL account of the chart of accounts"
+        f"{_label(period_end)}: every posting is to a GL account of the chart of accounts"
         if passed
-        else f"{_label(close.period_end)}: {len(off)} postings to unknown GL accounts "
+        else f"{_label(period_end)}: {len(off)} postings to unknown GL accounts "
         f"{sorted({o['gl_account'] for o in off})}; entry ids {[o['entry_id'] for o in off[:20]]}"
     )
     return CheckOutcome("gl_accounts_known", passed, summary, len(off), 0, offending_rows(off))
 
 
-def idempotency_keys_unique(session: LedgerSession, period_end: date) -> CheckOutcome:
-    rows = session.rows("duplicate_idempotency_keys.sql")
+def idempotency_keys_unique(session: LedgerSession, window: Window) -> CheckOutcome:
+    """No entry newly counted at P shares its idempotency key with another
+    entry. The ledger's UNIQUE constraint on the key proves it when present;
+    without it (a copy of the ledger), the window's keys are looked up."""
+    period_end = window.close.period_end
+    if session.idempotency_keys_enforced():
+        return CheckOutcome(
+            "idempotency_keys_unique",
+            True,
+            f"{_label(period_end)}: idempotency keys are unique "
+            "(the ledger enforces UNIQUE on journal_entries.idempotency_key)",
+            0,
+            0,
+        )
+    rows = session.rows("duplicate_idempotency_keys.sql", **window.params())
     off = [
         {"idempotency_key": r[0], "first_entry_id": r[1], "last_entry_id": r[2], "entries": r[3]}
         for r in rows
@@ -261,26 +300,32 @@ def period_closes_in_order(closes: list[PeriodClose], period_end: date) -> Check
 
 def extraction_checks(
     session: LedgerSession,
-    snapshot: pl.DataFrame,
-    close: PeriodClose,
-    prev: PeriodClose | None,
+    extraction: Extraction,
     closes: list[PeriodClose],
-) -> list[CheckOutcome]:
-    return [
+    trial_balance_before: Mapping[str, int] | None,
+) -> tuple[list[CheckOutcome], dict[str, int]]:
+    """The reconciliations of one period, and the period's trial balance
+    (recorded, so the next period rolls it forward)."""
+    snapshot, window = extraction.snapshot, extraction.window
+    close = window.close
+    # The first window holds every posting, so its full trial balance reads
+    # no more than the window; later ones roll the recorded one forward.
+    ledger = None
+    if window.previous is not None:
+        ledger = rolled_trial_balance(trial_balance_before, extraction.lines.gl_totals)
+    if ledger is None:
+        ledger = ledger_trial_balance(session, close)
+    outcomes = [
         rollforward(snapshot, close.period_end),
-        trial_balance(session, snapshot, close),
-        carried_balances(
-            session,
-            snapshot,
-            close,
-            (close.period_end.year * 12 + close.period_end.month) % SAMPLE_EVERY,
-        ),
-        entries_balance(session, close, prev),
-        gl_accounts_known(session, close, prev),
-        idempotency_keys_unique(session, close.period_end),
+        trial_balance(snapshot, close, ledger),
+        carried_balances(session, snapshot, close),
+        entries_balance(extraction),
+        gl_accounts_known(extraction),
+        idempotency_keys_unique(session, window),
         one_vehicle_per_account(session, close.period_end),
         period_closes_in_order(closes, close.period_end),
     ]
+    return outcomes, ledger
 
 
 EXTRACTION_CHECKS = (
@@ -290,7 +335,8 @@ EXTRACTION_CHECKS = (
     ),
     (
         "trial_balance",
-        "Sum of receivables equals the ledger's trial balance of receivable:* at the cutoff.",
+        "Sum of receivables equals the ledger's trial balance of receivable:* at the cutoff "
+        "(the previous period's rolled forward by the window's lines).",
     ),
     (
         "carried_balances",
@@ -298,7 +344,10 @@ EXTRACTION_CHECKS = (
     ),
     ("entries_balance", "Every entry newly counted in the period balances to zero."),
     ("gl_accounts_known", "Every posting is to a GL account of the chart of accounts."),
-    ("idempotency_keys_unique", "No idempotency key is used by two entries."),
+    (
+        "idempotency_keys_unique",
+        "No entry newly counted in the period shares its idempotency key with another entry.",
+    ),
     ("one_vehicle_per_account", "No account is designated to two vehicles on the same date."),
     (
         "period_closes_in_order",

@@ -1,25 +1,27 @@
 -- Every account opened by the period end, with its terms, current score and
 -- delinquency as of the period end (ledger.md: terms/scores = latest row on or
 -- before the date; no delinquency row = current).
+-- The latest row per account is found in one ordered pass over each table's
+-- key (account_id, date), not by joining a grouped maximum back.
 WITH terms AS (
-    SELECT t.account_id, t.credit_limit_cents, t.purchase_apr_bps
-    FROM account_terms t
-    JOIN (
-        SELECT account_id, MAX(effective_on) AS effective_on
+    SELECT account_id, credit_limit_cents, purchase_apr_bps
+    FROM (
+        SELECT account_id, credit_limit_cents, purchase_apr_bps,
+               ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY effective_on DESC) AS latest
         FROM account_terms
         WHERE effective_on <= :period_end
-        GROUP BY account_id
-    ) latest ON latest.account_id = t.account_id AND latest.effective_on = t.effective_on
+    ) t
+    WHERE latest = 1
 ),
 scores AS (
-    SELECT s.account_id, s.fico, s.score_model
-    FROM credit_scores s
-    JOIN (
-        SELECT account_id, MAX(as_of) AS as_of
+    SELECT account_id, fico, score_model
+    FROM (
+        SELECT account_id, fico, score_model,
+               ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY as_of DESC) AS latest
         FROM credit_scores
         WHERE as_of <= :period_end
-        GROUP BY account_id
-    ) latest ON latest.account_id = s.account_id AND latest.as_of = s.as_of
+    ) s
+    WHERE latest = 1
 )
 SELECT
     a.account_id,

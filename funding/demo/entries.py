@@ -7,30 +7,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-ENTRY_TYPES = (
-    "PURCHASE",
-    "RETURN",
-    "INTEREST_CHARGE",
-    "FEE_CHARGE",
-    "WAIVER",
-    "PAYMENT",
-    "PAYMENT_REVERSAL",
-    "CHARGE_OFF",
-    "RECOVERY",
-)
-GL_ACCOUNTS = (
-    "receivable:principal",
-    "receivable:interest",
-    "receivable:fees",
-    "cash:collections",
-    "merchant:settlement",
-    "income:interest",
-    "income:fees",
-    "income:recoveries",
-    "chargeoff:principal",
-    "chargeoff:interest",
-    "chargeoff:fees",
-)
+from funding.ledger.snapshot import ENTRY_TYPES, GL_ACCOUNTS
+
 # Small integer codes keep a million accounts' entries compact until the frames are built.
 _ENTRY_TYPE_CODE = {name: i for i, name in enumerate(ENTRY_TYPES)}
 _GL_CODE = {name: i for i, name in enumerate(GL_ACCOUNTS)}

@@ -98,12 +98,38 @@ class LedgerSession:
             pl.col(n).str.to_date("%Y-%m-%d") for n, t in schema.items() if t == pl.Date()
         )
 
+    @contextmanager
+    def planner(self, **settings: str) -> Iterator[None]:
+        """PostgreSQL planner settings for the statements inside (no-op on SQLite)."""
+        if self.dialect != "postgresql":
+            yield
+            return
+        with self._conn.cursor() as cur:
+            for name, value in settings.items():
+                cur.execute(f"SET LOCAL {_setting(name)} = {_setting(value)}")
+        try:
+            yield
+        finally:
+            with self._conn.cursor() as cur:
+                for name in settings:
+                    cur.execute(f"RESET {_setting(name)}")
+
     def rows(self, sql_name: str, **params: Any) -> list[tuple]:
         """Small result sets as plain tuples (period closes, check findings)."""
         statement = render(sql_name, self.dialect)
         cur = self._conn.cursor()
         cur.execute(statement, self._bind(params))
         return [tuple(r) for r in cur.fetchall()]
+
+    def idempotency_keys_enforced(self) -> bool:
+        """Whether the ledger's UNIQUE constraint on journal_entries.idempotency_key exists."""
+        if self.dialect == "postgresql":
+            return self.rows("unique_keys.sql")[0][0] > 0
+        for _, index, unique, *_ in self._conn.execute("PRAGMA index_list(journal_entries)"):
+            columns = [r[2] for r in self._conn.execute(f"PRAGMA index_info('{index}')")]
+            if unique and columns == ["idempotency_key"]:
+                return True
+        return False
 
     def period_closes(self) -> list[PeriodClose]:
         closes = []
@@ -112,6 +138,12 @@ class LedgerSession:
                 period_end = date.fromisoformat(period_end)
             closes.append(PeriodClose(period_end, parse_timestamp(closed_at)))
         return closes
+
+
+def _setting(word: str) -> str:
+    if not word.replace("_", "").isalnum():
+        raise ValueError(f"not a planner setting: {word!r}")
+    return word
 
 
 def _sqlite_carrier(dtype: pl.DataType) -> pl.DataType:
@@ -136,6 +168,8 @@ def read_ledger(url: str) -> Iterator[LedgerSession]:
             driver.rollback()
             driver.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             driver.read_only = True
+            # JIT compilation costs more than it saves on these queries.
+            driver.execute("SET jit = off")
         else:
             driver.isolation_level = None  # we issue BEGIN ourselves
             driver.execute("PRAGMA query_only = ON")

@@ -1,13 +1,14 @@
 """Receivables extraction: the ledger's state of every account at a closed period.
 
-Flows are aggregated in the database over the postings that newly count at
-P (one pass over that period's postings); balances and charge-off status
-carry forward from the previous period's snapshot, so history is read once.
+Flows come from one pass over the lines that newly count at P
+(`funding.ledger.window`); balances and charge-off status carry forward from
+the previous period's snapshot, so history is read once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
@@ -15,6 +16,7 @@ import polars as pl
 from funding.ledger.closes import LedgerError, PeriodClose, Window, previous_close
 from funding.ledger.database import LedgerSession
 from funding.ledger.snapshot import MEASURES, SCHEMA, dpd_bucket
+from funding.ledger.window import LINES_SCHEMA, WindowLines, account_flows, window_lines
 
 # Columns read from accounts, terms, scores and delinquency, typed as in the snapshot.
 ACCOUNTS_SCHEMA: dict[str, pl.DataType] = {
@@ -41,31 +43,26 @@ ACCOUNTS_SCHEMA: dict[str, pl.DataType] = {
     },
 }
 
-_MEASURES_IN_SQL = [m for m in MEASURES if m != "finance_charge_collections"]
-
-FLOWS_SCHEMA: dict[str, pl.DataType] = {
-    "account_id": pl.Int64(),
-    "principal_flow_cents": pl.Int64(),
-    "interest_flow_cents": pl.Int64(),
-    "fees_flow_cents": pl.Int64(),
-    **{f"{m}_cents": pl.Int64() for m in _MEASURES_IN_SQL},
-    "nonzero_lines": pl.Int64(),
-    "chargeoff_on": pl.Date(),
-    "receivable_lines": pl.Int64(),
-    "last_receivable_effective_on": pl.Date(),
-}
-
 FLAGS_SCHEMA = {"account_id": pl.Int64(), "flag": pl.String()}
 DESIGNATIONS_SCHEMA = {"account_id": pl.Int64(), "vehicle_id": pl.String()}
 
 
-def extract_snapshot(
+@dataclass(frozen=True)
+class Extraction:
+    """A period's snapshot and what its window's lines say (for the checks)."""
+
+    snapshot: pl.DataFrame
+    window: Window
+    lines: WindowLines
+
+
+def extract_period(
     session: LedgerSession,
     close: PeriodClose,
     prev: PeriodClose | None,
     prev_snapshot: pl.DataFrame | None,
-) -> pl.DataFrame:
-    """The receivables snapshot of one closed period.
+) -> Extraction:
+    """The receivables snapshot of one closed period, with its window's lines.
 
     `prev_snapshot` is the snapshot of `prev` (the previous closed period) and
     is required whenever `prev` exists: balances are carried from it.
@@ -75,9 +72,13 @@ def extract_snapshot(
             f"receivables snapshot of {prev.period_end:%Y-%m} is missing; "
             f"extract it before {close.period_end:%Y-%m} (balances carry forward)"
         )
-    window = Window(close, prev).params()
+    window = Window(close, prev)
+    # The window is a small slice of a large table: find its lines through the
+    # postings key (a nested loop over the index), never by hashing every posting.
+    with session.planner(enable_hashjoin="off", enable_mergejoin="off"):
+        lines = session.frame("window_postings.sql", LINES_SCHEMA, **window.params())
     accounts = session.frame("extract_accounts.sql", ACCOUNTS_SCHEMA, period_end=close.period_end)
-    flows = session.frame("extract_flows.sql", FLOWS_SCHEMA, **window)
+    flows = account_flows(lines)
     flags = session.frame("extract_flags.sql", FLAGS_SCHEMA, period_end=close.period_end)
     vehicles_now = session.frame(
         "extract_designations.sql", DESIGNATIONS_SCHEMA, as_of=close.period_end
@@ -87,9 +88,20 @@ def extract_snapshot(
         if prev
         else pl.DataFrame(schema=DESIGNATIONS_SCHEMA)
     )
-    return assemble_snapshot(
+    snapshot = assemble_snapshot(
         close.period_end, accounts, flows, flags, vehicles_now, vehicles_before, prev_snapshot
     )
+    return Extraction(snapshot, window, window_lines(lines))
+
+
+def extract_snapshot(
+    session: LedgerSession,
+    close: PeriodClose,
+    prev: PeriodClose | None,
+    prev_snapshot: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """The receivables snapshot of one closed period (see `extract_period`)."""
+    return extract_period(session, close, prev, prev_snapshot).snapshot
 
 
 def extract_periods(session: LedgerSession) -> Iterator[tuple[PeriodClose, pl.DataFrame]]:
@@ -158,7 +170,7 @@ def assemble_snapshot(
         "begin_fees_cents",
         "days_past_due",
         "past_due_cents",
-        *[f"{m}_cents" for m in _MEASURES_IN_SQL],
+        *[f"{m}_cents" for m in MEASURES if m != "finance_charge_collections"],
     ]
     frame = frame.with_columns(
         [pl.col(c).fill_null(0) for c in zero_filled]

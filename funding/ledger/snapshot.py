@@ -10,6 +10,35 @@ from __future__ import annotations
 
 import polars as pl
 
+# The chart of accounts and the entry types (ledger.md).
+RECEIVABLE_GL: dict[str, str] = {
+    "principal": "receivable:principal",
+    "interest": "receivable:interest",
+    "fees": "receivable:fees",
+}
+GL_ACCOUNTS: tuple[str, ...] = (
+    *RECEIVABLE_GL.values(),
+    "cash:collections",
+    "merchant:settlement",
+    "income:interest",
+    "income:fees",
+    "income:recoveries",
+    "chargeoff:principal",
+    "chargeoff:interest",
+    "chargeoff:fees",
+)
+ENTRY_TYPES: tuple[str, ...] = (
+    "PURCHASE",
+    "RETURN",
+    "INTEREST_CHARGE",
+    "FEE_CHARGE",
+    "WAIVER",
+    "PAYMENT",
+    "PAYMENT_REVERSAL",
+    "CHARGE_OFF",
+    "RECOVERY",
+)
+
 # Period flows per account (ledger.md, "Measures per account and period").
 MEASURES: tuple[str, ...] = (
     "purchases",
