@@ -25,7 +25,6 @@ the tables.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import platform
@@ -169,7 +168,11 @@ def full_trial_balance_matches(url: str, lake: Path, period: str) -> bool:
 def close_every_period(url: str, workdir: Path, months: int, env_extra: dict) -> dict:
     lake, home = workdir / "lake", workdir / "dagster"
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("LEDGER_", "LAKE_", "PUBLISH_"))},
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("LEDGER_", "LAKE_", "PUBLISH_"))
+        },
         "LEDGER_URL": url,
         "LAKE_URI": str(lake),
         "PUBLISH_URI": str(workdir / "publish"),
@@ -182,7 +185,9 @@ def close_every_period(url: str, workdir: Path, months: int, env_extra: dict) ->
     results = []
     for period in periods:
         before = table_reads(url) if url.startswith("postgresql") else {}
-        seconds, rss, _ = run_child([FUNDING, "run", "--period", period, "--through", period], env, workdir)
+        seconds, rss, _ = run_child(
+            [FUNDING, "run", "--period", period, "--through", period], env, workdir
+        )
         time.sleep(1.5)  # the server publishes a backend's table statistics when it ends
         after = table_reads(url) if url.startswith("postgresql") else {}
         steps = step_seconds(home)
@@ -195,7 +200,9 @@ def close_every_period(url: str, workdir: Path, months: int, env_extra: dict) ->
             "extraction_seconds": steps.get("receivables_snapshot"),
             "window": window,
             "rows_read": reads,
-            "read_ratio": round(sum(reads.values()) / max(1, window["entries"] + window["lines"]), 2)
+            "read_ratio": round(
+                sum(reads.values()) / max(1, window["entries"] + window["lines"]), 2
+            )
             if reads
             else None,
             "steps": steps,
@@ -235,9 +242,15 @@ def summary(report: dict) -> None:
     periods = report["periods"]
     last = periods[-1]
     floors = report["floors"]
-    print(f"\nlast period {last['period']}: {last['seconds']} s, peak RSS {last['peak_rss_mib']} MiB")
+    print(
+        f"\nlast period {last['period']}: {last['seconds']} s, peak RSS {last['peak_rss_mib']} MiB"
+    )
     for step, seconds in sorted(last["steps"].items(), key=lambda kv: -kv[1]):
-        floor = floors.get("copy_window") if step == "receivables_snapshot" else floors["duckdb_snapshot_scan"]
+        floor = (
+            floors.get("copy_window")
+            if step == "receivables_snapshot"
+            else floors["duckdb_snapshot_scan"]
+        )
         ratio = f"{seconds / floor:6.1f}x its floor" if floor else ""
         print(f"  {step:<45} {seconds:7.2f} s  {ratio}")
     if len(periods) >= 3:
