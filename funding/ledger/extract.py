@@ -75,7 +75,7 @@ def extract_period(
     window = Window(close, prev)
     # The window is a small slice of a large table: find its lines through the
     # postings key (a nested loop over the index), never by hashing every posting.
-    with session.planner(enable_hashjoin="off", enable_mergejoin="off"):
+    with session.planner(enable_seqscan="off", enable_hashjoin="off", enable_mergejoin="off"):
         lines = session.frame("window_postings.sql", LINES_SCHEMA, **window.params())
     accounts = session.frame("extract_accounts.sql", ACCOUNTS_SCHEMA, period_end=close.period_end)
     flows = account_flows(lines)
