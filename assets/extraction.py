@@ -10,6 +10,7 @@ from checks.extraction import EXTRACTION_CHECKS, extraction_checks
 from dagster_project.partitions import PREVIOUS_PERIOD, period_of
 from funding.ledger.closes import LedgerError, previous_close, require_close
 from funding.ledger.extract import extract_period
+from funding.ledger.restatements import RestatementLog, effective_closes
 from funding.storage.lake import SHARED
 from funding.storage.tables import SNAPSHOT, SNAPSHOT_WINDOW
 
@@ -38,11 +39,12 @@ def build_snapshot_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
         check_specs=check_specs(SNAPSHOT_KEY, EXTRACTION_CHECKS),
         kinds={"sql", "polars", "parquet"},
         group_name="extraction",
-        required_resource_keys={"ledger", "lake"},
+        required_resource_keys={"ledger", "lake", "control"},
         description=(
             "One row per account and closed period: balances, period flows, terms, score, "
             "delinquency, status and vehicle designation, read from the ledger with the "
-            "bitemporal rule of the ledger contract."
+            "bitemporal rule of the ledger contract, at the period's cutoff (its close, or a "
+            "later restated one)."
         ),
     )
     def receivables_snapshot(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
@@ -55,10 +57,13 @@ def build_snapshot_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
             writes=[SNAPSHOT, SNAPSHOT_WINDOW],
             stage="receivables_snapshot",
         )
+        restated = RestatementLog(context.resources.control.store).cutoffs()
         with ledger.session() as session:
             closes = session.period_closes()
-            close = require_close(closes, period)
-            prev = previous_close(closes, period)
+            # Read at the effective cutoffs: restated ones move a period and its successors.
+            effective = effective_closes(closes, restated)
+            close = require_close(effective, period)
+            prev = previous_close(effective, period)
             previous_snapshot = previous_window = None
             if prev is not None:
                 previous_snapshot = tables.read_optional(SNAPSHOT, prev.period)
@@ -89,10 +94,13 @@ def build_snapshot_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
                 **headline(snapshot),
                 "periods": dg.MetadataValue.text(period.key),
                 "ledger_cutoff": dg.MetadataValue.text(str(close.closed_at)),
+                "cutoff_restated": dg.MetadataValue.bool(
+                    close.closed_at != require_close(closes, period).closed_at
+                ),
                 "ledger": dg.MetadataValue.text(ledger.display_url),
                 "path": dg.MetadataValue.path(location),
             },
-            check_results=[to_check_result(o, SNAPSHOT_KEY) for o in outcomes],
+            check_results=[to_check_result(o, SNAPSHOT_KEY, period) for o in outcomes],
         )
 
     return receivables_snapshot

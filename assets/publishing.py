@@ -9,6 +9,7 @@ carry on.
 import dagster as dg
 
 from assets.stage import Step, vehicle_asset
+from funding.ledger.restatements import RestatementLog, restatement_reason
 from funding.ledger.snapshot import pool_members
 from funding.outputs.package import (
     certificate_table,
@@ -17,7 +18,7 @@ from funding.outputs.package import (
     pool_figures,
     waterfall_figures,
 )
-from funding.outputs.publish import data_files_digest, publish_package
+from funding.outputs.publish import data_files_digest, latest_manifest, publish_package
 from funding.outputs.tape import build_tape, tape_control_totals, tape_parquet_bytes
 from funding.storage.tables import (
     BORROWING_BASE_ALLOCATION,
@@ -107,7 +108,7 @@ def _package(config: VehicleConfig, partitions_def, code_version: str) -> dg.Ass
         partitions_def=partitions_def,
         reads=reads,
         writes=[PACKAGE],
-        resources={"publisher"},
+        resources={"publisher", "control"},
         kinds={"s3", "html", "pdf"},
         description="The versioned investor package (tape, figures, report, manifest) on the "
         "publish target.",
@@ -162,19 +163,22 @@ def _package(config: VehicleConfig, partitions_def, code_version: str) -> dg.Ass
             )
 
         target = step.resources.publisher.target
+        cutoff = read(SNAPSHOT_WINDOW)["cutoff"]
+        previous = latest_manifest(target, config.id, step.period)
+        reason = restatement_reason(
+            step.period,
+            previous["ledger_cutoff"] if previous else None,
+            cutoff,
+            RestatementLog(step.resources.control.store).records(),
+        )
         result = publish_package(
             target,
             config.id,
             step.period,
             files.data,
             render_documents,
-            manifest_fields(
-                read(SNAPSHOT_WINDOW)["cutoff"],
-                code_version,
-                config.config_sha256,
-                files.tape,
-                data_quality,
-            ),
+            manifest_fields(cutoff, code_version, config.config_sha256, files.tape, data_quality),
+            reason,
             given_rows=files.rows,
         )
         step.tables.write(PACKAGE, result.record())

@@ -63,21 +63,18 @@ class Step:
         return f"{self.config.id} {self.period}"
 
     def check_result(self, outcome: CheckOutcome) -> dg.AssetCheckResult:
-        return to_check_result(outcome, self.asset_key)
+        return to_check_result(outcome, self.asset_key, self.period)
 
 
 def not_reporting(config: VehicleConfig, period: Period, checks: Sequence[str]):
-    """Periods before a vehicle's first reporting period produce nothing;
-    their checks pass with a note saying why."""
-    note = (
-        f"{config.id} reports from {config.first_period_end:%Y-%m}; nothing to compute for {period}"
-    )
-    return dg.MaterializeResult(
-        metadata={"status": dg.MetadataValue.text(note)},
-        check_results=[
-            dg.AssetCheckResult(check_name=c, passed=True, description=note) for c in checks
-        ],
-    )
+    """Periods before a vehicle's first reporting period produce nothing: the
+    asset is not materialized (so the month never shows as published) and its
+    checks pass with a note saying why."""
+    note = f"{config.id} reports from {config.first_period}; nothing to compute for {period}"
+    for check in checks:
+        yield dg.AssetCheckResult(
+            check_name=check, passed=True, description=note, metadata={"period": period.key}
+        )
 
 
 def vehicle_asset(
@@ -106,15 +103,21 @@ def vehicle_asset(
             group_name=config.id,
             description=description,
             required_resource_keys={"lake", *resources},
+            output_required=False,  # nothing before the vehicle's first period
         )
-        def run(context) -> dg.MaterializeResult:  # an AssetExecutionContext
+        def run(context):  # an AssetExecutionContext; yields the MaterializeResult
             period = period_of(context.partition_key)
             if not config.reports(period):
-                return not_reporting(config, period, check_names)
+                yield from not_reporting(config, period, check_names)
+                return
             tables = context.resources.lake.lake.tables(
                 config.id, period, reads=reads, writes=writes, stage=key.to_user_string()
             )
-            return body(Step(context, config, period, tables, key))
+            result = body(Step(context, config, period, tables, key))
+            # The materialization, then each check on it (as separate events,
+            # which is what a generator asset yields in a run and when called).
+            yield dg.MaterializeResult(metadata=result.metadata)
+            yield from result.check_results or ()
 
         return run
 

@@ -140,13 +140,12 @@ def _waterfall_asset(config: VehicleConfig, partitions_def) -> dg.AssetsDefiniti
         f"{config.name}; each period starts from the previous period's state.",
     )
     def waterfall(step: Step) -> dg.MaterializeResult:
-        previous = opening_state_for(
-            config,
-            config.id,
-            step.period,
-            config.first_period,
-            step.tables.read_optional(WATERFALL_STATE, step.period.previous()),
-        )
+        previous_state = step.tables.read_optional(WATERFALL_STATE, step.period.previous())
+        first = config.first_period
+        # Without a configured first period, the first period run starts from the config.
+        if first is None and previous_state is None and not earlier_states(step):
+            first = step.period
+        previous = opening_state_for(config, config.id, step.period, first, previous_state)
         lines = step.tables.read(BORROWING_BASE_LINES) if config.facility is not None else None
         inputs = period_inputs(
             config,
@@ -181,6 +180,10 @@ def _waterfall_asset(config: VehicleConfig, partitions_def) -> dg.AssetsDefiniti
         )
 
     return waterfall
+
+
+def earlier_states(step: Step) -> list:
+    return [p for p in step.tables.periods(WATERFALL_STATE) if p < step.period]
 
 
 def _certificate_asset(config: VehicleConfig, partitions_def) -> dg.AssetsDefinition:

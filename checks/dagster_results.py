@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 from checks.outcome import CheckOutcome
+from funding.period import Period
 
 
 def check_specs(asset_key: dg.AssetKey, checks: Sequence[tuple[str, str]], blocking=True):
@@ -18,9 +19,13 @@ def check_specs(asset_key: dg.AssetKey, checks: Sequence[tuple[str, str]], block
 
 
 def to_check_result(
-    outcome: CheckOutcome, asset_key: dg.AssetKey | None = None
+    outcome: CheckOutcome, asset_key: dg.AssetKey | None = None, period: Period | None = None
 ) -> dg.AssetCheckResult:
+    """The outcome as a check result; its metadata names the period evaluated,
+    so a check's history can be read month by month."""
     metadata = {"summary": dg.MetadataValue.text(outcome.summary)}
+    if period is not None:
+        metadata["period"] = dg.MetadataValue.text(period.key)
     for key, value in (
         ("observed", outcome.observed),
         ("expected", outcome.expected),

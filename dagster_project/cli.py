@@ -1,8 +1,12 @@
 """`funding`: the commands people and scripts run by hand.
 
-funding seed   writes a synthetic ledger (the demo's)
-funding run    materializes every asset for closed periods, in period order
-funding verify checks a published package against its manifest
+funding seed    writes a synthetic ledger (the demo's)
+funding run     materializes every asset for closed periods, in period order
+funding restate restates a closed period with a later ledger cutoff
+funding verify  checks a published package against its manifest
+
+Errors print as one line that says what to fix; the traceback goes to
+`var/logs/funding.log` for whoever is on call.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 import argparse
 import secrets
 import sys
+import traceback
+from datetime import UTC, datetime
 
 from dagster_project.settings import Settings
 
@@ -76,13 +82,45 @@ def _add_run(sub, settings: Settings) -> None:
     parser.add_argument(
         "--rerun", action="store_true", help="run periods that already succeeded too"
     )
+    parser.add_argument(
+        "--parallel",
+        action="store_true",
+        help="run the steps of a period in two processes (vehicles side by side)",
+    )
     parser.set_defaults(handler=_run)
 
 
 def _run(args, settings: Settings) -> int:
-    from dagster_project.runner import run_periods
+    from dagster_project.runner import run_command
 
-    return run_periods(settings, first=args.period, through=args.through, rerun=args.rerun)
+    return run_command(settings, args.period, args.through, args.rerun, args.parallel)
+
+
+def _add_restate(sub, settings: Settings) -> None:
+    parser = sub.add_parser(
+        "restate",
+        help="restate a closed period with a later ledger cutoff",
+        description=(
+            "Records that PERIOD is read at the later CUTOFF from now on (durably, in "
+            "CONTROL_URI), then re-runs it and every later closed period: each later period's "
+            "cutoff becomes the later of its own close and CUTOFF. Every package whose data "
+            "changes is published as a new version with the reason and what changed; investors "
+            "are told. Exit 2 when the period is not closed or the cutoff is not later than its "
+            "current one."
+        ),
+    )
+    parser.add_argument("--period", required=True, help="the period to restate, YYYY-MM")
+    parser.add_argument(
+        "--cutoff", required=True, help='the new cutoff, "YYYY-MM-DD HH:MM:SS" (UTC)'
+    )
+    parser.add_argument("--reason", required=True, help="why, in words an investor reads")
+    parser.set_defaults(handler=_restate)
+
+
+def _restate(args, settings: Settings) -> int:
+    from dagster_project.runner import restate_command
+
+    return restate_command(settings, args.period, args.cutoff, args.reason)
 
 
 def _add_verify(sub, settings: Settings) -> None:
@@ -117,14 +155,34 @@ def _verify(args, settings: Settings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        print(f"funding: a setting is wrong: {exc}", file=sys.stderr)
+        return 2
     parser = argparse.ArgumentParser(prog="funding", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(required=True, dest="command")
     _add_seed(sub, settings)
     _add_run(sub, settings)
+    _add_restate(sub, settings)
     _add_verify(sub, settings)
     args = parser.parse_args(argv)
-    return args.handler(args, settings)
+    try:
+        return args.handler(args, settings)
+    except KeyboardInterrupt:
+        print("funding: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the one place errors become a line for the operator
+        log = settings.tape_key_file.parent / "logs" / "funding.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a") as out:
+            out.write(
+                f"--- {datetime.now(UTC).isoformat(timespec='seconds')} funding {args.command}\n"
+            )
+            out.write(traceback.format_exc())
+        print(f"funding {args.command}: {exc}", file=sys.stderr)
+        print(f"(the traceback is in {log})", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

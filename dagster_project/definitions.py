@@ -19,6 +19,7 @@ from dagster_project.automation import build_automation
 from dagster_project.jobs import MONTHLY_CLOSE
 from dagster_project.partitions import monthly_periods
 from dagster_project.resources import (
+    ControlResource,
     FixingsResource,
     LakeResource,
     LedgerResource,
@@ -61,6 +62,7 @@ def resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     return {
         "ledger": LedgerResource(url=settings.ledger_url),
         "lake": LakeResource(uri=settings.lake_uri),
+        "control": ControlResource(uri=settings.control_uri),
         "fixings": FixingsResource(path=str(settings.rate_fixings_path)),
         "publisher": PublisherResource(uri=settings.publish_uri),
         "tape_secret": tape_secret(settings),

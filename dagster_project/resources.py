@@ -40,6 +40,18 @@ class LakeResource(dg.ConfigurableResource):
         return Lake(store_for(self.uri))
 
 
+class ControlResource(dg.ConfigurableResource):
+    """Durable control records (`CONTROL_URI`): restated cutoffs, deliveries
+    and alerts; a local folder or an S3 prefix, kept apart from the lake,
+    which can be rebuilt."""
+
+    uri: str
+
+    @property
+    def store(self) -> ObjectStore:
+        return store_for(self.uri)
+
+
 class FixingsResource(dg.ConfigurableResource):
     """Index fixings (`RATE_FIXINGS_PATH`): a CSV of index, fixing_date, rate_bps."""
 

@@ -1,6 +1,6 @@
 -- Ledger contract (shared/spec/ledger.md), SQLite: the embedded default.
 -- SQLite cannot enforce "the lines of an entry sum to zero"; the extraction's
--- blocking check runs entries_unbalanced.sql instead. Timestamps are ISO-8601
+-- blocking check finds unbalanced entries among the window's lines instead. Timestamps are ISO-8601
 -- text whose form varies; queries compare them through strftime, never as text.
 
 CREATE TABLE customers (

@@ -50,18 +50,9 @@ def _read_frame(data: bytes, columns: Sequence[str] | None = None) -> pl.DataFra
     return pl.read_parquet(io.BytesIO(data), columns=columns)
 
 
-def _read_jsonl(data: bytes) -> list[dict]:
-    return [json.loads(line) for line in data.decode().splitlines() if line]
-
-
-def _jsonl_bytes(records: list[dict]) -> bytes:
-    return "".join(json.dumps(r, sort_keys=True) + "\n" for r in records).encode()
-
-
 FRAME: Codec[pl.DataFrame] = Codec("parquet", parquet_bytes, _read_frame)
 PARQUET_BYTES: Codec[bytes] = Codec("parquet", bytes, bytes)  # kept exactly as written
 JSON: Codec[Any] = Codec("json", json_bytes, json.loads)
-JSONL: Codec[list[dict]] = Codec("jsonl", _jsonl_bytes, _read_jsonl)
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,6 +115,20 @@ class Lake:
             )
         return value
 
+    def periods(self, table: Table, vehicle_id: str) -> list[Period]:
+        """The periods the table has been written for, oldest first."""
+        folder = self.key(table, vehicle_id, Period(2000, 1)).rsplit("/", 1)[0] + "/"
+        suffix = f".{table.codec.extension}"
+        found = []
+        for key in self.store.list(folder):
+            name = key[len(folder) :]
+            if name.endswith(suffix) and "/" not in name:
+                try:
+                    found.append(Period.parse(name[: -len(suffix)]))
+                except ValueError:
+                    continue
+        return sorted(found)
+
     def write(self, table: Table[T], vehicle_id: str, period: Period, value: T) -> str:
         key = self.key(table, vehicle_id, period)
         self.store.write(key, table.codec.encode(value))
@@ -182,6 +187,11 @@ class PeriodTables:
     def exists(self, table: Table, period: Period | None = None) -> bool:
         self._readable(table)
         return self.lake.exists(table, self.vehicle_id, period or self.period)
+
+    def periods(self, table: Table) -> list[Period]:
+        """The periods the table has been written for (this vehicle's), oldest first."""
+        self._readable(table)
+        return self.lake.periods(table, self.vehicle_id)
 
     def history(self, table: Table[T], count: int, **options: Any) -> list[tuple[Period, T]]:
         """Up to `count` values of consecutive periods ending at this one,

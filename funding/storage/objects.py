@@ -42,6 +42,8 @@ class ObjectStore(Protocol):
     def list(self, prefix: str) -> list[str]:
         """Every key starting with `prefix`, sorted."""
 
+    links_expire: bool  # whether `link` gives an expiring URL (S3) or a location (folder)
+
     def link(self, key: str, expires_seconds: int) -> str:
         """A link to download the object (S3: presigned GET; local: the file path)."""
 
@@ -65,6 +67,7 @@ class LocalFolderStore:
     """
 
     TMP_PREFIX = ".tmp-"
+    links_expire = False  # a link is the file's path
 
     def __init__(self, root: Path | str):
         self.root = Path(root).resolve()
@@ -145,6 +148,8 @@ class S3Store:
     (AWS_ENDPOINT_URL, credentials, region), so AWS, MinIO or moto all work.
     `create` is a conditional PUT (`If-None-Match: *`): 412 means the key exists.
     """
+
+    links_expire = True  # a link is a presigned URL
 
     def __init__(self, uri: str, client: Any = None):
         match = re.fullmatch(r"s3://([^/]+)/?(.*)", uri)

@@ -11,12 +11,11 @@ it and how it is stored. The data flow of one period, in stage order:
     loan_tape                 loan_tape
     validation                data_quality
     investor_package          package
-    delivery                  deliveries
 """
 
 from __future__ import annotations
 
-from funding.storage.lake import FRAME, JSON, JSONL, PARQUET_BYTES, Codec, Table
+from funding.storage.lake import FRAME, JSON, PARQUET_BYTES, Codec, Table
 from funding.structure.waterfall.state import VehicleState
 
 STATE: Codec[VehicleState] = Codec(
@@ -55,4 +54,3 @@ BORROWING_BASE_CERTIFICATE = Table(
 LOAN_TAPE = Table("loan_tape", "loan_tape", PARQUET_BYTES)
 DATA_QUALITY = Table("data_quality", "validation", FRAME)
 PACKAGE = Table("package", "investor_package", JSON)
-DELIVERIES = Table("deliveries", "delivery", JSONL)

@@ -64,13 +64,22 @@ def test_run_materializes_closed_periods_in_order_and_is_recorded_in_the_instanc
     tmp_path, env = seeded
     result = funding(["run", "--through", "2025-02"], env)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.index("2025-01: ok") < result.stdout.index("2025-02: ok")
+    out = result.stdout
+    assert out.index("2025-01  ok in") < out.index("2025-02  ok in")
+    # What happened to each vehicle's package, period by period.
+    january = out[out.index("2025-01  ok") : out.index("2025-02  ok")]
+    assert "wh1       published v1" in january
+    assert "trust1    no package: reports from 2025-07" in january
+    assert "ledger cutoff 2025-02-04" in january
+    assert "periods run now: 2025-01, 2025-02 in" in out
     assert (tmp_path / "lake" / "receivables_snapshot" / "2025-02.parquet").exists()
     again = funding(["run", "--through", "2025-02"], env)
     assert again.returncode == 0
     assert "none (all closed periods were already done)" in again.stdout
+    rerun = funding(["run", "--period", "2025-02", "--through", "2025-02", "--rerun"], env)
+    assert "wh1       unchanged (v1 kept)" in rerun.stdout
     rest = funding(["run"], env)
-    assert "2025-03: ok" in rest.stdout and "2025-01: running" not in rest.stdout
+    assert "2025-03  ok" in rest.stdout and "2025-01  ok" not in rest.stdout
 
 
 def test_run_of_an_unclosed_period_is_refused(seeded):
@@ -91,7 +100,7 @@ def test_run_fails_with_the_blocking_check_message(tmp_path):
         )
     result = funding(["run"], env)
     assert result.returncode == 1
-    assert "2025-01: FAILED" in result.stdout
+    assert "2025-01  FAILED" in result.stdout
     assert "receivables_snapshot:entries_balance failed" in result.stdout
     assert "entry ids [7]" in result.stdout
 

@@ -22,7 +22,9 @@ def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
 
 def test_the_wheel_runs_a_period_outside_the_checkout(tmp_path):
     dist, venv, work = tmp_path / "dist", tmp_path / "venv", tmp_path / "work"
-    run([str(UV), "build", "--wheel", "--out-dir", str(dist), str(PROJECT_ROOT)], tmp_path)
+    # The source distribution first, then the wheel from it: a clean build
+    # that cannot pick up stale files of an earlier build folder.
+    run([str(UV), "build", "--out-dir", str(dist), str(PROJECT_ROOT)], tmp_path)
     (wheel,) = dist.glob("funding_platform-*.whl")
     run([str(UV), "venv", "--quiet", "--python", sys.executable, str(venv)], tmp_path)
     run(
@@ -48,7 +50,7 @@ def test_the_wheel_runs_a_period_outside_the_checkout(tmp_path):
     funding = str(venv / "bin" / "funding")
     run([funding, "seed", "--accounts", "120", "--months", "1"], work, env)
     out = run([funding, "run"], work, env)
-    assert "2025-01: ok" in out
+    assert "2025-01  ok in" in out and "wh1       published v1" in out
 
     # Nothing of the checkout was on the path: the code and its data came from the wheel.
     where = run(

@@ -28,6 +28,7 @@ def settings_for(
         rate_fixings_path=PACKAGE_DIR / "data" / "sofr30a_fixings.csv",
         lake_uri=str(tmp_path / "lake"),
         publish_uri=str(tmp_path / "publish"),
+        control_uri=str(tmp_path / "control"),
         dagster_home=tmp_path / "dagster",
         first_period=Period.parse(first_period),
         tape_key_file=key_file,

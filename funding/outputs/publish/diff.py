@@ -1,5 +1,7 @@
-"""The loan-level difference between two versions of a package (the
-`diff` of a restatement's manifest)."""
+"""The difference between two versions of a package (the `diff` of a
+restatement's manifest): loan by loan from the tapes, and figure by figure
+from the published figure files, with the headline figures named before and
+after so a reader sees what moved, not only which files."""
 
 from __future__ import annotations
 
@@ -9,6 +11,12 @@ from decimal import Decimal
 import polars as pl
 
 from funding.outputs.publish.layout import TAPE_PARQUET
+
+FIGURE_FILES = ("pool_performance.parquet", "waterfall.parquet")
+CERTIFICATE_FILE = "borrowing_base.parquet"
+# The sections whose every changed cell is listed by name; the other changed
+# figures (stratifications, vintages, roll rates, trends) are counted.
+HEADLINE_SECTIONS = ("pool", "rollforward", "collections", "ratios", "notes", "reserve", "status")
 
 
 def tape_diff(before: pl.DataFrame, after: pl.DataFrame, examples: int = 10) -> dict:
@@ -87,10 +95,95 @@ def _total_cents(frame: pl.DataFrame, column: str) -> int | None:
     return int(cents)
 
 
-def package_diff(previous: bytes | None, current: bytes | None, compared_with: str) -> dict:
+def _cells(data: bytes | None) -> dict[tuple[str, str, str], tuple[str, str, str]]:
+    """(section, row, column) -> (title, unit, value as text) of a figure file."""
+    if data is None:
+        return {}
+    frame = pl.read_parquet(io.BytesIO(data))
+    if not {"section", "row", "column", "title", "unit"} <= set(frame.columns):
+        return {}  # not a figure table
+    cells = {}
+    for r in frame.iter_rows(named=True):
+        value = {"usd": r["amount"], "ratio": r["ratio"], "count": r["count"], "text": r["text"]}[
+            r["unit"]
+        ]
+        cells[(r["section"], r["row"], r["column"])] = (
+            r["title"],
+            r["unit"],
+            "" if value is None else str(value),
+        )
+    return cells
+
+
+def _certificate_lines(data: bytes | None) -> dict[str, str]:
+    if data is None:
+        return {}
+    frame = pl.read_parquet(io.BytesIO(data))
+    if not {"line", "bucket", "amount"} <= set(frame.columns):
+        return {}
+    return {
+        r["line"]: str(r["amount"])
+        for r in frame.iter_rows(named=True)
+        if not r["bucket"] and r["amount"] is not None
+    }
+
+
+def figure_changes(
+    before_files: dict[str, bytes | None], after_files: dict[str, bytes | None]
+) -> dict:
+    """The figures that differ between two versions: every changed cell of the
+    headline sections and certificate totals by name, before and after; the
+    rest counted."""
+    changes, others = [], 0
+    for name in FIGURE_FILES:
+        before, after = _cells(before_files.get(name)), _cells(after_files.get(name))
+        for key in sorted(set(before) | set(after)):
+            old, new = before.get(key), after.get(key)
+            if old is not None and new is not None and old[2] == new[2]:
+                continue
+            if key[0] not in HEADLINE_SECTIONS:
+                others += 1
+                continue
+            title, unit = (new or old)[:2]
+            changes.append(
+                {
+                    "file": name,
+                    "figure": f"{title}, {key[1]}, {key[2]}",
+                    "unit": unit,
+                    "before": old[2] if old else "",
+                    "after": new[2] if new else "",
+                }
+            )
+    before, after = (
+        _certificate_lines(before_files.get(CERTIFICATE_FILE)),
+        _certificate_lines(after_files.get(CERTIFICATE_FILE)),
+    )
+    for line in sorted(set(before) | set(after)):
+        if before.get(line) != after.get(line):
+            changes.append(
+                {
+                    "file": CERTIFICATE_FILE,
+                    "figure": f"Borrowing base certificate, {line.replace('_', ' ')}",
+                    "unit": "usd",
+                    "before": before.get(line, ""),
+                    "after": after.get(line, ""),
+                }
+            )
+    return {"figures_changed": changes, "other_figures_changed": others}
+
+
+def package_diff(
+    before_files: dict[str, bytes | None], after_files: dict[str, bytes | None], compared_with: str
+) -> dict:
+    figures = figure_changes(before_files, after_files)
+    previous, current = before_files.get(TAPE_PARQUET), after_files.get(TAPE_PARQUET)
     if previous is None or current is None:
         which = "previous" if previous is None else "new"
-        return {"compared_with": compared_with, "note": f"no {TAPE_PARQUET} in the {which} version"}
+        return {
+            "compared_with": compared_with,
+            "note": f"no {TAPE_PARQUET} in the {which} version",
+            **figures,
+        }
     before = pl.read_parquet(io.BytesIO(previous))
     after = pl.read_parquet(io.BytesIO(current))
-    return {"compared_with": compared_with, **tape_diff(before, after)}
+    return {"compared_with": compared_with, **tape_diff(before, after), **figures}

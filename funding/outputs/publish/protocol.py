@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from funding.outputs.publish.diff import package_diff
+from funding.outputs.publish.diff import CERTIFICATE_FILE, FIGURE_FILES, package_diff
 from funding.outputs.publish.layout import (
     CLAIM,
     LATEST,
@@ -104,12 +104,16 @@ class PublishResult:
 
     def record(self) -> dict[str, Any]:
         """What the lake keeps of a publication (delivery reads it)."""
+        diff = self.manifest.get("diff") or {}
         return {
             "version": self.version,
             "published": self.published,
             "files": self.keys,
             "restates": self.restates,
+            "reason": self.reason,
             "location": self.location,
+            "figures_changed": diff.get("figures_changed", []),
+            "other_figures_changed": diff.get("other_figures_changed", 0),
         }
 
 
@@ -333,8 +337,11 @@ def _publish_version(
 
     diff = None
     if previous is not None:
-        previous_tape = target.read(version_key(vehicle_id, period, version - 1, TAPE_PARQUET))
-        diff = package_diff(previous_tape, data_files.get(TAPE_PARQUET), restates)
+        before = {
+            name: target.read(version_key(vehicle_id, period, version - 1, name))
+            for name in (*FIGURE_FILES, CERTIFICATE_FILE, TAPE_PARQUET)
+        }
+        diff = package_diff(before, dict(data_files), restates)
 
     manifest = {
         "vehicle_id": vehicle_id,

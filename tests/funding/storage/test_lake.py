@@ -19,7 +19,7 @@ from funding.storage.lake import (
 )
 from funding.storage.objects import LocalFolderStore
 from funding.storage.tables import (
-    DELIVERIES,
+    PACKAGE,
     POOL_PERFORMANCE,
     SNAPSHOT,
     SNAPSHOT_WINDOW,
@@ -40,7 +40,7 @@ def test_keys_follow_the_layout(lake):
     assert lake.key(SNAPSHOT_WINDOW, "wh1", MARCH) == "receivables_snapshot/2025-03.json"
     assert lake.key(POOL_PERFORMANCE, "wh1", MARCH) == "wh1/pool_performance/2025-03.parquet"
     assert lake.key(WATERFALL_STATE, "trust1", MARCH) == "trust1/waterfall_state/2025-03.json"
-    assert lake.key(DELIVERIES, "wh1", MARCH) == "wh1/deliveries/2025-03.jsonl"
+    assert lake.key(PACKAGE, "wh1", MARCH) == "wh1/package/2025-03.json"
 
 
 def test_values_round_trip_through_their_codecs(lake, tmp_path):
@@ -68,12 +68,12 @@ def test_values_round_trip_through_their_codecs(lake, tmp_path):
     stored = (tmp_path / "trust1" / "waterfall_state" / "2025-03.json").read_text()
     assert json.loads(stored)["note_balances"] == {"A": 100}
 
-    log = [{"email": "a@b.example", "version": 1}]
-    lake.write(DELIVERIES, "wh1", MARCH, log)
-    assert (tmp_path / "wh1" / "deliveries" / "2025-03.jsonl").read_text() == (
-        '{"email": "a@b.example", "version": 1}\n'
+    record = {"version": 2, "restates": "v1"}
+    lake.write(PACKAGE, "wh1", MARCH, record)
+    assert (tmp_path / "wh1" / "package" / "2025-03.json").read_text() == (
+        '{\n  "restates": "v1",\n  "version": 2\n}\n'
     )
-    assert lake.read(DELIVERIES, "wh1", MARCH) == log
+    assert lake.read(PACKAGE, "wh1", MARCH) == record
 
 
 def test_a_missing_table_names_vehicle_period_and_producer(lake):

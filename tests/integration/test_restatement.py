@@ -1,0 +1,159 @@
+"""Restatement with a later ledger cutoff (ledger.md, "restatement"), end to
+end on SQLite and on a real PostgreSQL server: three periods run, a purchase
+effective in the first period is posted after every close, and restating
+the first period with a cutoff after it publishes new versions that count
+it once, in the first period, with the reason and the figures that changed.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from dagster_project.cli import main as funding_cli
+from dagster_project.runner import restate, run_periods
+from funding.demo import SeedConfig, seed_ledger
+from funding.ledger.writer import LedgerWriter
+from funding.period import Period
+from tests.support.dagster_helpers import settings_for
+from tests.support.ledger_builder import LedgerBuilder
+
+PERIODS = [Period(2025, 1), Period(2025, 2), Period(2025, 3)]
+NEW_ACCOUNT = 900_001
+AMOUNT_CENTS = 12_345  # one purchase of 123.45
+REASON = "Late card purchase of 2025-01-20 booked after the January close"
+
+
+def v1_files(publish: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(publish)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(publish.rglob("v1/*"))
+    }
+
+
+def messages(outbox: Path) -> list[email.message.EmailMessage]:
+    return [
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+        for p in sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
+    ]
+
+
+def snapshot_row(root: Path, period: Period, account_id: int) -> dict:
+    frame = pl.read_parquet(root / "lake" / "receivables_snapshot" / f"{period}.parquet")
+    return frame.filter(pl.col("account_id") == account_id).to_dicts()[0]
+
+
+def manifest(root: Path, vehicle: str, period: Period, version: int) -> dict:
+    return json.loads(
+        (root / "publish" / vehicle / period.key / f"v{version}" / "manifest.json").read_text()
+    )
+
+
+@pytest.fixture
+def three_periods(ledger_url, tmp_path):
+    seed_ledger(ledger_url, SeedConfig(accounts=300, months=3))
+    settings = settings_for(tmp_path, ledger_url)
+    reports = run_periods(settings, PERIODS, rerun=False, say=lambda _: None)
+    assert all(r.success for r in reports), [r.failures for r in reports]
+    return tmp_path, settings
+
+
+def test_restating_a_period_counts_a_late_posting_once_and_publishes_what_changed(three_periods):
+    root, settings = three_periods
+    before_v1 = v1_files(root / "publish")
+    sent_before = len(messages(root / "var" / "outbox"))
+
+    # A purchase effective in January, posted after every close: no period counts it yet.
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    late = LedgerBuilder(next_entry=90_000_001)
+    late.account(NEW_ACCOUNT, date(2025, 1, 5))
+    late.designate(NEW_ACCOUNT, "wh1", date(2025, 1, 5))
+    late.simple(
+        NEW_ACCOUNT, "PURCHASE", AMOUNT_CENTS, date(2025, 1, 20), now - timedelta(minutes=10)
+    )
+    LedgerWriter(settings.ledger_url).load(late.batches())
+
+    cutoff = f"{now - timedelta(minutes=1):%Y-%m-%d %H:%M:%S}"
+    reports = restate(settings, "2025-01", cutoff, REASON, say=lambda _: None)
+    assert [r.period for r in reports] == PERIODS and all(r.success for r in reports)
+    assert {r.packages["wh1"] for r in reports} == {"restated v2 (restates v1)"}
+
+    # Counted once, in January: Feb and Mar carry it as a balance, not a flow.
+    jan = snapshot_row(root, PERIODS[0], NEW_ACCOUNT)
+    assert (jan["purchases_cents"], jan["principal_cents"]) == (AMOUNT_CENTS, AMOUNT_CENTS)
+    for period in PERIODS[1:]:
+        row = snapshot_row(root, period, NEW_ACCOUNT)
+        assert row["begin_principal_cents"] == AMOUNT_CENTS
+        assert (row["purchases_cents"], row["principal_cents"]) == (0, AMOUNT_CENTS)
+
+    # Each period's beginning is the restated previous ending (wh1's pool figures).
+    for before, after in zip(PERIODS, PERIODS[1:], strict=False):
+        ending = manifest(root, "wh1", before, 2)["control_totals"]["principal_cents"]
+        performance = pl.read_parquet(
+            root / "lake" / "wh1" / "pool_performance" / f"{after}.parquet"
+        )
+        assert performance["beginning_principal_cents"][0] == ending
+
+    jan_v2 = manifest(root, "wh1", PERIODS[0], 2)
+    assert jan_v2["restates"] == "v1" and jan_v2["ledger_cutoff"] == cutoff
+    assert REASON in jan_v2["reason"] and "restatement of this period" in jan_v2["reason"]
+    assert "restatement of 2025-01" in manifest(root, "wh1", PERIODS[1], 2)["reason"]
+    changed = {c["figure"]: c for c in jan_v2["diff"]["figures_changed"]}
+    principal = next(
+        c for f, c in changed.items() if f.startswith("Pool roll-forward, Principal, Ending")
+    )
+    assert principal["unit"] == "usd"
+    # Ending principal moved by the purchase and by late postings the later cutoff now counts.
+    assert principal["before"] != principal["after"]
+    assert jan_v2["diff"]["accounts_added"] >= 1
+
+    # v1 untouched; one message per new version, naming the reason and what changed.
+    assert v1_files(root / "publish") == before_v1
+    new = messages(root / "var" / "outbox")[sent_before:]
+    assert sorted(m["Subject"] for m in new) == sorted(
+        f"Warehouse Facility 1 (First Demo Bank): investor package {p} v2 (restates v1)"
+        for p in PERIODS
+    )
+    body = new[0].get_content()
+    assert REASON in body and "What changed (before -> after):" in body
+
+    # The same restatement again records nothing and publishes nothing.
+    again = restate(settings, "2025-01", cutoff, REASON, say=lambda _: None)
+    assert {r.packages["wh1"] for r in again} == {"unchanged (v2 kept)"}
+    assert len(messages(root / "var" / "outbox")) == sent_before + len(new)
+
+
+def test_a_cutoff_not_after_the_close_or_an_unclosed_period_exits_2(
+    three_periods, monkeypatch, capsys
+):
+    root, settings = three_periods
+    env = {
+        "LEDGER_URL": settings.ledger_url,
+        "LAKE_URI": settings.lake_uri,
+        "PUBLISH_URI": settings.publish_uri,
+        "CONTROL_URI": settings.control_uri,
+        "DAGSTER_HOME": str(settings.dagster_home),
+        "FUNDING_VAR_DIR": str(root / "var"),
+        "FUNDING_DEMO": "1",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    close = json.loads((root / "lake" / "receivables_snapshot" / "2025-01.json").read_text())[
+        "cutoff"
+    ]
+    code = funding_cli(["restate", "--period", "2025-01", "--cutoff", close[:19], "--reason", "x"])
+    assert code == 2
+    assert "is not later than 2025-01's current cutoff" in capsys.readouterr().out
+    code = funding_cli(
+        ["restate", "--period", "2025-09", "--cutoff", "2025-10-10 00:00:00", "--reason", "x"]
+    )
+    assert code == 2
+    assert "period 2025-09 is not closed" in capsys.readouterr().out
+    assert not (root / "control" / "restatements").exists()
