@@ -63,9 +63,7 @@ def build_delivery_asset(config: VehicleConfig, partitions_def) -> dg.AssetsDefi
                 "recipients": dg.MetadataValue.text(
                     ", ".join(r.email for r in sent) or "none (already delivered)"
                 ),
-                "unconfirmed": dg.MetadataValue.text(
-                    "; ".join(unconfirmed) or "none"
-                ),
+                "unconfirmed": dg.MetadataValue.text("; ".join(unconfirmed) or "none"),
             }
         )
 
