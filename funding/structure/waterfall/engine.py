@@ -340,6 +340,7 @@ def run_waterfall(
         excess_spread=spread,
         excess_spread_3m_avg=spread_3m,
         reserve_target_cents=run.reserve_target,
+        waterfall_status=status,
     )
 
 

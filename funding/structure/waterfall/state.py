@@ -173,6 +173,9 @@ class WaterfallResult:
     excess_spread: Fraction | None
     excess_spread_3m_avg: Fraction | None
     reserve_target_cents: int
+    # the status the principal waterfall ran under; the closing state's status
+    # differs when a trigger tested after the waterfall ended revolving
+    waterfall_status: str = REVOLVING
 
     @property
     def sources_total(self) -> int:

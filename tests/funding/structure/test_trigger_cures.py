@@ -121,7 +121,7 @@ def test_a_deficiency_left_after_the_cure_amortizes_from_the_next_period() -> No
     )
     (test,) = may.trigger_tests
     assert test.value == 1_179_361 and test.in_effect
-    assert may.state.status == "early_amortization"
+    assert may.waterfall_status == "revolving" and may.state.status == "early_amortization"
     assert rows(may, "facility") == [(1, "draw", "ADV", 0, 0, 0, 0, 0)]
     # June amortizes and draws nothing, though the base now exceeds the advance
     june = period(cfg, may.state, JUNE_2025, collections=500_000, base=20_000_000)
@@ -136,7 +136,7 @@ def test_a_deficiency_left_after_the_cure_amortizes_from_the_next_period() -> No
         0,
     )
     assert rows(june, "facility") == [(1, "draw", "ADV", 0, 0, 0, 0, 0)]
-    assert june.state.status == "early_amortization"
+    assert june.waterfall_status == june.state.status == "early_amortization"
 
 
 # ---------------------------------------------------------------------------
