@@ -215,7 +215,7 @@ def _ratio_values(row: Mapping[str, Any]) -> dict[str, Decimal | None]:
     }
 
 
-def performance_row(
+def projected_row(
     config: VehicleConfig,
     period: Period,
     measures: Mapping[str, int | Decimal],
@@ -280,7 +280,7 @@ def project(
             measures = month_measures(assumptions.rates, principal, total, shape, config.rounding)
         else:
             measures = given_measures(assumptions.measures, principal, total, shape)
-        row, ratios = performance_row(config, period, measures, history)
+        row, ratios = projected_row(config, period, measures, history)
         base = _borrowing_base(config, assumptions, measures, start) if warehouse else None
         inputs = period_inputs(
             config,

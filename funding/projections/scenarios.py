@@ -264,11 +264,14 @@ class ResolvedScenario:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _monthly(value: Decimal | tuple[Decimal, ...] | None, month: int) -> Decimal | None:
-    if value is None:
-        return None
+def _at(value: Decimal | tuple[Decimal, ...], month: int) -> Decimal:
+    """A constant, or a path's value in `month` (1-based; the last value holds)."""
     path = _as_path(value)
     return path[min(month, len(path)) - 1]
+
+
+def _monthly(value: Decimal | tuple[Decimal, ...] | None, month: int) -> Decimal | None:
+    return None if value is None else _at(value, month)
 
 
 def resolve_scenario(
@@ -289,7 +292,7 @@ def resolve_scenario(
     def fixings_of(month: int) -> dict[str, Decimal]:
         path = scenario.index_fixings
         return {
-            index: rate if index not in path else Decimal(_monthly(path[index], month) or 0)
+            index: _at(path[index], month) if index in path else rate
             for index, rate in fixings.items()
         }
 

@@ -169,3 +169,28 @@ def test_a_projection_that_outgrows_the_table_says_so():
     runaway = scenario(120, payment_rate=0, gross_chargeoff_rate=0, purchase_rate=1.5)
     with pytest.raises(ProjectionError, match="does not fit.*purchase and payment rates"):
         projection_rows(config, project(config, warehouse_start(config), runaway))
+
+
+def test_with_cure_periods_the_first_breach_and_the_first_month_in_effect_differ():
+    triggers = [
+        {
+            "name": "bb_deficiency",
+            "ratio": "borrowing_base_deficiency",
+            "op": ">",
+            "threshold": 0,
+            "effect": "early_amortization",
+            "cure": "after_waterfall",
+            "cure_periods": 2,
+        }
+    ]
+    config = warehouse(triggers=triggers)
+    spike = {  # the loss spike of stress_path, held for two months
+        "payment_rate": [0.20, 0.02, 0.02, 0.20],
+        "purchase_rate": [0.25, 0, 0, 0.25],
+        "gross_chargeoff_rate": [0.06, 0.60, 0.60, 0.06],
+    }
+    projection = project(config, warehouse_start(config), scenario(6, **spike))
+    rows = {r[2]: (r[1], r[3]) for r in projection_rows(config, projection)}
+    assert rows["summary.trigger.bb_deficiency.first_breach"] == ("2025-05", 2)
+    assert rows["summary.trigger.bb_deficiency.first_in_effect"] == ("2025-06", 3)
+    assert rows["summary.amortization.start"] == ("2025-07", 4)
