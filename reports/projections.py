@@ -173,8 +173,13 @@ def _scenario(rows: _Rows, name: str, start: str, first: str, triggers: list[str
                 else "not projected (its ratio needs measures the projection does not derive)",
             )
         )
+    amortizing = (name, start, "status.amortizing")
+    already = rows.figure(*amortizing, "already") if rows.by_key.get(amortizing) else None
     facts = [
-        Fact("Amortization starts", rows.event(name, "summary.amortization.start") or none),
+        Fact(
+            "Amortization starts",
+            already or rows.event(name, "summary.amortization.start") or none,
+        ),
         Fact("Notes paid off", rows.event(name, "summary.notes.paid_off") or none),
         Fact(
             f"Notes paid off if amortization started in {first}",

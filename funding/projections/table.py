@@ -17,7 +17,7 @@ value is a fraction of 1 (0.08 is 8%), rounded to 12 places.
 | `pool.{beginning,ending}_principal_cents`, `pool.purchases_cents`, `pool.principal_collections_cents`, `pool.finance_charge_collections_cents`, `pool.chargeoffs_cents`, `pool.recoveries_cents` | the projected pool |
 | `note.<class>.{interest_paid,principal_paid,balance}_cents`, `notes.balance_cents` | notes (balance at month end, after draws) |
 | `reserve.balance_cents`, `vehicle.excess_spread` | reserve at month end; the vehicle excess spread |
-| `status.amortizing`, `status.cash_trap` | the principal waterfall ran amortizing; cash was trapped |
+| `status.amortizing`, `status.cash_trap` | the principal waterfall ran amortizing; cash was trapped (at P: the published status) |
 | `trigger.<name>.{value,threshold,headroom}` (`..._cents` for `borrowing_base_deficiency`), `.breached`, `.in_effect` | each trigger's test |
 | `borrowing_base.{borrowing_base,advances_outstanding,availability,deficiency,draw}_cents` | warehouses: the certificate's figures and the draw |
 | `amortizing.notes.balance_cents` | the notes if early amortization started at P+1 |
@@ -97,6 +97,8 @@ def projection_rows(
         add(first, f"note.{cls}.balance_cents", balance)
     add(first, "notes.balance_cents", start.state.invested_cents)
     add(first, "reserve.balance_cents", start.state.reserve_cents)
+    add(first, "status.amortizing", start.state.status != REVOLVING)
+    add(first, "status.cash_trap", start.state.cash_trap)
     starting_values = start.trigger_values or {}
     projected = _projected_triggers(config, projection)
     for trigger in config.triggers:
@@ -260,7 +262,7 @@ def scenario_manifest(
 # ---------------------------------------------------------------------------
 # how the report prints a projection figure (tests parse the HTML back with it)
 
-FORMATS = ("amount", "month", "amount_in_month", "none_within")
+FORMATS = ("amount", "month", "amount_in_month", "none_within", "already")
 
 
 def measure_unit(measure: str) -> str:
@@ -280,11 +282,14 @@ def measure_unit(measure: str) -> str:
 def format_projection(kind: str, measure: str, month: str, value: Decimal) -> str:
     """The text of a projections figure: `amount` in its unit, `month` of an
     event (its month and number), `amount_in_month` (an extreme and its month),
-    `none_within` (no event over the horizon in `value` months)."""
+    `none_within` (no event over the horizon in `value` months), `already`
+    (a status that already holds at the period projected from)."""
     if kind == "month":
         return f"{month} (month {int(value)})"
     if kind == "none_within":
         return f"none within {int(value)} months"
+    if kind == "already":  # a status flag at the period projected from
+        return f"already at {month}" if value else f"not at {month}"
     unit = measure_unit(measure)
     if unit == "usd":
         text = format_value("usd", value / 100, None, None, None)

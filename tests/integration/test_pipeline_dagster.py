@@ -46,6 +46,8 @@ def test_every_period_succeeds_with_every_check_passing(pipeline):
             "wh1/pool_performance:pool_rollforward",
             "wh1/borrowing_base_certificate:certificate_ties_to_allocation",
             "portfolio/pool_performance:pool_rollforward",
+            "wh1/projections:projection_backtest",
+            "trust1/projections:projection_backtest",
         } <= set(checks)
         failed = {k: e.description for k, e in checks.items() if not e.passed}
         assert not failed, (key, failed)  # warnings included: the demo ledger is healthy

@@ -159,3 +159,17 @@ def test_format_projection_prints_each_unit():
     )
     with pytest.raises(ValueError, match="unknown projection format"):
         format_projection("colour", "notes.balance_cents", "2025-04", Decimal(1))
+
+
+def test_a_vehicle_already_amortizing_says_so_rather_than_a_start_month():
+    from dataclasses import replace
+
+    config = warehouse(projections={"horizon_months": 3, "scenarios": [BASE]})
+    start = warehouse_start(config)
+    start = replace(start, state=replace(start.state, status="early_amortization"))
+    frame = project_vehicle(config, start, FIXINGS).table
+    html = render_html(report_data(vehicle_kind="warehouse", projections=frame))
+    printed = {measure: text for (_, _, measure, _), text in projection_cells(html)}
+    assert printed["status.amortizing"] == "already at 2025-03"
+    for key, text in projection_cells(html):
+        assert text == expected_text(frame, key), key
