@@ -3,9 +3,13 @@ trust: more losses never make a trigger breach later, and a higher payment
 rate never slows note paydown under amortization.
 
 Rates are drawn on the grid an analyst writes scenarios in (whole basis
-points, multipliers in steps of 5%), inside the plausible ranges; a pool
-that more than doubles in a month is outside this property's domain (see
-the purchase rate's bound).
+points, multipliers in steps of 5%), inside the plausible ranges.
+
+The paydown property holds while the pool covers the notes. A trust whose
+notes exceed its pool takes 100% of the collections (the investor percentage
+is capped), so paying faster shrinks the pool that pays it while purchases
+refill it more slowly, and the notes can end a month a few cents higher:
+such paths (found by Hypothesis) are outside the property's domain.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from funding.projections.engine import ProjectionStart, project
@@ -123,6 +127,8 @@ def test_a_higher_payment_rate_never_slows_note_paydown_under_amortization(
     }
     slow = run(config, start, rates, amortize_from_start=True)
     fast = run(config, start, quicker, amortize_from_start=True)
+    if kind == "trust":  # the pool covers the notes (see the module docstring)
+        assume(all(m.result.investor_percentage < 1 for p in (slow, fast) for m in p.months))
     slow_notes = [m.result.state.invested_cents for m in slow.months]
     fast_notes = [m.result.state.invested_cents for m in fast.months]
     assert all(f <= s for f, s in zip(fast_notes, slow_notes, strict=True)), (
