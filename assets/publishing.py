@@ -30,6 +30,8 @@ from funding.storage.tables import (
     PACKAGE,
     POOL_PERFORMANCE,
     POOL_ROLLFORWARD,
+    PROJECTION_SCENARIOS,
+    PROJECTIONS,
     ROLL_RATES,
     SNAPSHOT,
     SNAPSHOT_WINDOW,
@@ -99,6 +101,7 @@ def _package(config: VehicleConfig, partitions_def, code_version: str) -> dg.Ass
     reads = [LOAN_TAPE, *POOL_TABLES, DATA_QUALITY, SNAPSHOT_WINDOW]
     if config.has_notes:
         reads += WATERFALL_TABLES
+        reads += [PROJECTIONS, PROJECTION_SCENARIOS]
     if config.facility is not None:
         reads.append(BORROWING_BASE_CERTIFICATE)
 
@@ -142,6 +145,7 @@ def _package(config: VehicleConfig, partitions_def, code_version: str) -> dg.Ass
             certificate_table(read(BORROWING_BASE_CERTIFICATE))
             if config.facility is not None
             else None,
+            read(PROJECTIONS) if config.has_notes else None,
         )
         data_sha256 = data_files_digest(files.data)
 
@@ -159,6 +163,7 @@ def _package(config: VehicleConfig, partitions_def, code_version: str) -> dg.Ass
                     pool_figures=files.pool_figures,
                     waterfall_figures=files.waterfall_figures,
                     borrowing_base=files.certificate,
+                    projections=files.projections,
                 )
             )
 
@@ -177,7 +182,14 @@ def _package(config: VehicleConfig, partitions_def, code_version: str) -> dg.Ass
             step.period,
             files.data,
             render_documents,
-            manifest_fields(cutoff, code_version, config.config_sha256, files.tape, data_quality),
+            manifest_fields(
+                cutoff,
+                code_version,
+                config.config_sha256,
+                files.tape,
+                data_quality,
+                read(PROJECTION_SCENARIOS) if config.has_notes else None,
+            ),
             reason,
             given_rows=files.rows,
         )

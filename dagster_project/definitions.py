@@ -12,6 +12,7 @@ import dagster as dg
 from assets.delivery import build_delivery_asset
 from assets.extraction import build_snapshot_asset
 from assets.performance import build_performance_assets
+from assets.projections import build_projection_assets
 from assets.publishing import build_publishing_assets
 from assets.structure import build_structure_assets
 from assets.validation import build_validation_asset
@@ -39,6 +40,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     for config in load_vehicles(settings.vehicles_dir).values():
         all_assets += build_performance_assets(config, periods)
         all_assets += build_structure_assets(config, periods)
+        all_assets += build_projection_assets(config, periods)
         all_assets += build_publishing_assets(config, periods, version)
         all_assets.append(build_validation_asset(config, periods))
         all_assets.append(build_delivery_asset(config, periods))

@@ -20,6 +20,7 @@ from funding.data_quality import DataQualityConfig
 from funding.outputs.delivery import DeliveryConfig, InvestorConfig
 from funding.performance.ratios import DEFAULT_RATIO_SCHEDULE, RatioSchedule
 from funding.period import Period
+from funding.projections.scenarios import ProjectionsConfig
 from funding.structure.borrowing_base import FacilityConfig
 from funding.structure.config import StructureConfig
 from funding.structure.eligibility import EligibilityConfig
@@ -45,6 +46,8 @@ class VehicleConfig(StructureConfig):
     data_quality: DataQualityConfig = DataQualityConfig()
     investors: tuple[InvestorConfig, ...] = ()
     delivery: DeliveryConfig = DeliveryConfig()
+    # forward projections of the waterfall (vehicles with notes; docs/vehicle-configuration.md)
+    projections: ProjectionsConfig = ProjectionsConfig()
     # sha256 of the file the config was loaded from (the manifest's config_sha256)
     _source_sha256: str = PrivateAttr(default="")
 

@@ -9,6 +9,7 @@ from datetime import date
 import polars as pl
 
 from funding.outputs.figures import FIGURE_SCHEMA, UNITS
+from funding.projections.table import PROJECTIONS_SCHEMA
 
 VEHICLE_KINDS = ("warehouse", "trust", "portfolio")
 CERTIFICATE_COLUMNS = (
@@ -44,6 +45,8 @@ class ReportData:
     pool_figures: pl.DataFrame
     waterfall_figures: pl.DataFrame | None = None
     borrowing_base: pl.DataFrame | None = None
+    # projections.parquet (funding/projections/table.py): scenario, month, measure, value
+    projections: pl.DataFrame | None = None
 
     def __post_init__(self) -> None:
         if self.vehicle_kind not in VEHICLE_KINDS:
@@ -59,6 +62,10 @@ class ReportData:
             missing = [c for c in CERTIFICATE_COLUMNS if c not in self.borrowing_base.columns]
             if missing:
                 raise ValueError(f"borrowing_base lacks columns {missing}")
+        if self.projections is not None:
+            missing = [c for c in PROJECTIONS_SCHEMA if c not in self.projections.columns]
+            if missing:
+                raise ValueError(f"projections lacks columns {missing}")
 
 
 def _check_figures(name: str, frame: pl.DataFrame) -> None:

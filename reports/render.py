@@ -24,6 +24,7 @@ from markupsafe import Markup
 from funding.outputs.figures import format_value
 from reports import charts
 from reports.data import ReportData
+from reports.projections import projections_view
 
 TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE = "report.html.j2"
@@ -243,7 +244,9 @@ def report_context(data: ReportData, page_size: str = "A4") -> dict[str, Any]:
             "pool_performance.parquet",
             *(["borrowing_base.parquet"] if data.borrowing_base is not None else []),
             *(["waterfall.parquet"] if any(p.anchor == "waterfall" for p in parts) else []),
+            *(["projections.parquet"] if data.projections is not None else []),
         ],
+        "projections": projections_view(data.projections),
     }
 
 

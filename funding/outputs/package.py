@@ -451,6 +451,7 @@ class PackageFiles:
     pool_figures: pl.DataFrame
     waterfall_figures: pl.DataFrame | None
     certificate: pl.DataFrame | None
+    projections: pl.DataFrame | None = None
 
 
 def package_files(
@@ -458,6 +459,7 @@ def package_files(
     pool: pl.DataFrame,
     waterfall: pl.DataFrame | None,
     certificate: pl.DataFrame | None,
+    projections: pl.DataFrame | None = None,
 ) -> PackageFiles:
     """The data files of a package. The tape's Parquet is published exactly
     as the loan tape stage wrote it; its CSV is made from the same frame."""
@@ -478,7 +480,10 @@ def package_files(
     if certificate is not None:
         data["borrowing_base.parquet"] = parquet_bytes(certificate)
         rows["borrowing_base.parquet"] = certificate.height
-    return PackageFiles(data, rows, tape, pool, waterfall, certificate)
+    if projections is not None:  # funding/projections/table.py: scenario, month, measure, value
+        data["projections.parquet"] = parquet_bytes(projections)
+        rows["projections.parquet"] = projections.height
+    return PackageFiles(data, rows, tape, pool, waterfall, certificate, projections)
 
 
 def manifest_fields(
@@ -487,12 +492,17 @@ def manifest_fields(
     config_sha256: str,
     tape: pl.DataFrame,
     data_quality: pl.DataFrame,
+    projections: dict[str, object] | None = None,
 ) -> dict[str, object]:
-    """The manifest fields a package states besides its files (outputs.md)."""
-    return {
+    """The manifest fields a package states besides its files (outputs.md);
+    `projections` lists the projected scenarios and their parameters' hash."""
+    fields: dict[str, object] = {
         "ledger_cutoff": ledger_cutoff,
         "code_version": code_version,
         "config_sha256": config_sha256,
         "control_totals": tape_control_totals(tape),
         "checks": {r["check"]: r["result"] == "passed" for r in data_quality.to_dicts()},
     }
+    if projections is not None:
+        fields["projections"] = projections
+    return fields

@@ -327,6 +327,33 @@ def evaluation_order(definitions: Mapping[str, Any], measure_names: Collection[s
     return order
 
 
+def definitions_computable_from(
+    definitions: Mapping[str, Any], measure_names: Collection[str]
+) -> dict[str, RatioDefinition]:
+    """The definitions that can be evaluated on these measures alone: measure
+    ratios whose every measure is given, and derived ratios of those.
+
+    A projection derives only some pool measures; the ratios it cannot derive
+    are left out rather than evaluated on a missing (zero) measure.
+    """
+    parsed = _DEFINITIONS.validate_python(dict(definitions))
+    given = frozenset(measure_names)
+    kept: dict[str, RatioDefinition] = {}
+    for name in evaluation_order(parsed, KNOWN_MEASURE_NAMES | given):
+        definition = parsed[name]
+        if isinstance(definition, MeasureRatio):
+            needed = [term for _, term in definition.signed_terms()] + [definition.denominator]
+            ok = all(term in given for term in needed)
+        else:
+            ok = all(
+                ref in kept or (ref not in parsed and ref in given)
+                for ref in _references(definition)
+            )
+        if ok:
+            kept[name] = definition
+    return {name: kept[name] for name in parsed if name in kept}
+
+
 def _check_amount(name: str, value: Any) -> Decimal:
     """Measures are int (cents) or finite Decimal; a float is never money."""
     if isinstance(value, bool) or not isinstance(value, int | Decimal):

@@ -8,6 +8,7 @@ it and how it is stored. The data flow of one period, in stage order:
     borrowing_base            borrowing_base_lines, borrowing_base_allocation
     waterfall                 waterfall_statement, trigger_tests, waterfall_opening, waterfall_state
     borrowing_base_certificate  borrowing_base_certificate
+    projections               projections, projection_scenarios
     loan_tape                 loan_tape
     validation                data_quality
     investor_package          package
@@ -51,6 +52,10 @@ WATERFALL_STATE = Table("waterfall_state", "waterfall", STATE)
 BORROWING_BASE_CERTIFICATE = Table(
     "borrowing_base_certificate", "borrowing_base_certificate", FRAME
 )
+# Forward projections from the period's published state (funding/projections/table.py)
+# and the scenarios' parameter hashes the manifest lists.
+PROJECTIONS = Table("projections", "projections", FRAME)
+PROJECTION_SCENARIOS = Table("projection_scenarios", "projections", JSON)
 LOAN_TAPE = Table("loan_tape", "loan_tape", PARQUET_BYTES)
 DATA_QUALITY = Table("data_quality", "validation", FRAME)
 PACKAGE = Table("package", "investor_package", JSON)

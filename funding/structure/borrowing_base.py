@@ -185,8 +185,9 @@ def compute_borrowing_base(
     lines, limit_allocations = _apply_limits(eligible, config, eb)
     eca = sum(line.excess_cents for line in lines)
     net_eligible = eb - eca
-    advance_amount = math.floor(Fraction(config.advance_rate_pct) * net_eligible / 100)
-    borrowing_base = max(0, min(facility.commitment_cents, advance_amount))
+    advance_amount, borrowing_base = borrowing_base_amount(
+        net_eligible, config.advance_rate_pct, facility.commitment_cents
+    )
     return BorrowingBaseResult(
         pool_principal_cents=int(accounts["principal_cents"].sum()),
         eligible_balance_cents=eb,
@@ -203,6 +204,16 @@ def compute_borrowing_base(
         allocation=_allocation(accounts, limit_allocations),
         limit_allocations=limit_allocations,
     )
+
+
+def borrowing_base_amount(
+    net_eligible_cents: int, advance_rate_pct: Decimal, commitment_cents: int
+) -> tuple[int, int]:
+    """(advance amount, borrowing base) of a net eligible balance (step 4):
+    the advance is floor(advance rate x net eligible), the base that capped
+    by the commitment and floored at zero. Projections use it too."""
+    advance_amount = math.floor(Fraction(advance_rate_pct) * net_eligible_cents / 100)
+    return advance_amount, max(0, min(commitment_cents, advance_amount))
 
 
 def borrowing_base_of(certificate_lines: pl.DataFrame) -> int:

@@ -195,12 +195,49 @@ class WaterfallConfig(_Config):
     principal: PrincipalWaterfalls = PrincipalWaterfalls()
 
 
+# When a trigger is tested: at the period end before the waterfall (the
+# default), or on the state after the period's cure steps (funding.md).
+BEFORE_WATERFALL = "before_waterfall"
+AFTER_WATERFALL = "after_waterfall"
+# The ratios the waterfall itself changes, so a test after it can differ.
+AFTER_WATERFALL_RATIOS = ("borrowing_base_deficiency",)
+MAX_CURE_PERIODS = 12
+
+
 class TriggerConfig(_Config):
+    """A trigger; `cure` and `cure_periods` say when a breach takes effect.
+
+    `cure: after_waterfall` tests the trigger on the state after the period's
+    cure steps (`borrowing_base_cure`), so a deficiency that the period's
+    collections repay is no breach; its effect applies from the next period.
+    `cure_periods: N` makes a breach take effect only in the N-th consecutive
+    breached period.
+    """
+
     name: Name
     ratio: Name
     op: Literal["<", "<=", ">", ">="]
     threshold: ExactDecimal
     effect: Literal["early_amortization", "cash_trap"]
+    cure: Literal["before_waterfall", "after_waterfall"] = BEFORE_WATERFALL
+    cure_periods: Annotated[int, Field(strict=True, ge=1, le=MAX_CURE_PERIODS)] = 1
+
+    @model_validator(mode="after")
+    def _cure_fits_the_trigger(self) -> TriggerConfig:
+        if self.cure != AFTER_WATERFALL:
+            return self
+        if self.ratio not in AFTER_WATERFALL_RATIOS:
+            raise ValueError(
+                f"trigger {self.name}: cure: after_waterfall needs a ratio the waterfall "
+                f"changes ({', '.join(AFTER_WATERFALL_RATIOS)}); {self.ratio} has the same "
+                "value before and after it"
+            )
+        if self.effect != "early_amortization":
+            raise ValueError(
+                f"trigger {self.name}: cure: after_waterfall applies to early_amortization; "
+                "a cash_trap acts on the period's release, before a test after the waterfall"
+            )
+        return self
 
 
 class StructureConfig(_Config):

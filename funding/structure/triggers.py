@@ -9,6 +9,13 @@ values known at that point; each test records value, threshold and result.
 - `cash_trap` holds for the periods in which it is breached.
 - A ratio with no value (null, e.g. a 3-month average before three months
   exist, or a zero denominator) does not breach: a trigger needs evidence.
+- Cures (funding.md): a trigger with `cure: after_waterfall` is tested on the
+  state after the period's cure steps instead (the engine supplies that
+  value); one with `cure_periods: N` takes effect only in the N-th
+  consecutive breached period. A test records whether the ratio breached
+  this period (`breached`), for how many consecutive periods
+  (`consecutive_breaches`) and whether its effect holds (`in_effect`). With
+  the defaults (before the waterfall, one period) `in_effect == breached`.
 
 The vehicle's excess spread for a period is
 
@@ -33,7 +40,7 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
-from funding.structure.config import TriggerConfig
+from funding.structure.config import BEFORE_WATERFALL, TriggerConfig
 
 RatioValue = Fraction | Decimal | int | None
 
@@ -67,6 +74,17 @@ class TriggerTest:
     value: Fraction | None
     breached: bool
     effect: str
+    tested: str = BEFORE_WATERFALL
+    consecutive_breaches: int = 0
+    in_effect: bool = False
+
+    @property
+    def headroom(self) -> Fraction | None:
+        """How far the value is from breaching, in the value's unit: positive
+        while it passes, zero or negative once it breaches (None: no value)."""
+        if self.value is None:
+            return None
+        return headroom(self.op, self.value, Fraction(self.threshold))
 
     def to_dict(self) -> dict[str, object]:
         """Plain values for metadata and Parquet: the value as a 12-place decimal string."""
@@ -78,7 +96,15 @@ class TriggerTest:
             "value": None if self.value is None else fraction_to_decimal_string(self.value),
             "breached": self.breached,
             "effect": self.effect,
+            "tested": self.tested,
+            "consecutive_breaches": self.consecutive_breaches,
+            "in_effect": self.in_effect,
         }
+
+
+def headroom(op: str, value: Fraction, threshold: Fraction) -> Fraction:
+    """threshold - value for `>`/`>=` triggers, value - threshold for `<`/`<=`."""
+    return threshold - value if op in (">", ">=") else value - threshold
 
 
 def fraction_to_decimal_string(value: Fraction, places: int = 12) -> str:
@@ -95,9 +121,14 @@ def as_fraction(value: RatioValue) -> Fraction | None:
     return Fraction(value)
 
 
-def evaluate_trigger(trigger: TriggerConfig, value: RatioValue) -> TriggerTest:
+def evaluate_trigger(
+    trigger: TriggerConfig, value: RatioValue, previous_breaches: int = 0
+) -> TriggerTest:
+    """Test one trigger; `previous_breaches` is its run of consecutive breached
+    periods up to the previous period (the state's `trigger_breaches`)."""
     exact = as_fraction(value)
     breached = exact is not None and _OPERATORS[trigger.op](exact, Fraction(trigger.threshold))
+    consecutive = previous_breaches + 1 if breached else 0
     return TriggerTest(
         name=trigger.name,
         ratio=trigger.ratio,
@@ -106,26 +137,37 @@ def evaluate_trigger(trigger: TriggerConfig, value: RatioValue) -> TriggerTest:
         value=exact,
         breached=breached,
         effect=trigger.effect,
+        tested=trigger.cure,
+        consecutive_breaches=consecutive,
+        in_effect=breached and consecutive >= trigger.cure_periods,
     )
 
 
 def evaluate_triggers(
-    triggers: Sequence[TriggerConfig], ratios: Mapping[str, RatioValue]
+    triggers: Sequence[TriggerConfig],
+    ratios: Mapping[str, RatioValue],
+    previous_breaches: Mapping[str, int] | None = None,
 ) -> tuple[TriggerTest, ...]:
     """Test every trigger; a ratio missing from `ratios` is an error (None means no value)."""
     missing = [t for t in triggers if t.ratio not in ratios]
     if missing:
         names = ", ".join(f"{t.name} (ratio {t.ratio})" for t in missing)
         raise KeyError(f"no value supplied for the ratio of trigger(s): {names}")
-    return tuple(evaluate_trigger(t, ratios[t.ratio]) for t in triggers)
+    runs = previous_breaches or {}
+    return tuple(evaluate_trigger(t, ratios[t.ratio], runs.get(t.name, 0)) for t in triggers)
+
+
+def breach_runs(tests: Sequence[TriggerTest]) -> dict[str, int]:
+    """The consecutive breached periods of the triggers breached now (state to carry)."""
+    return {t.name: t.consecutive_breaches for t in tests if t.consecutive_breaches}
 
 
 def early_amortization_breached(tests: Sequence[TriggerTest]) -> bool:
-    return any(t.breached and t.effect == "early_amortization" for t in tests)
+    return any(t.in_effect and t.effect == "early_amortization" for t in tests)
 
 
 def cash_trap_breached(tests: Sequence[TriggerTest]) -> bool:
-    return any(t.breached and t.effect == "cash_trap" for t in tests)
+    return any(t.in_effect and t.effect == "cash_trap" for t in tests)
 
 
 def period_status(

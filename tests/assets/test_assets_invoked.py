@@ -104,7 +104,7 @@ def test_the_waterfall_starts_from_the_config_at_the_first_period_and_then_needs
     lake = bound["lake"].lake
     opening = lake.read(WATERFALL_OPENING, "wh1", Period(2025, 1))
     assert opening.period_end.isoformat() == "2024-12-31"
-    assert opening.note_balances == {"ADV": 100_000_000}  # wh1.yaml's first draw
+    assert opening.note_balances == {"ADV": 0}  # wh1.yaml: the facility closes undrawn
     assert lake.read(WATERFALL_STATE, "wh1", Period(2025, 1)).period_end == Period(2025, 1).end
 
     # 2025-03 has no 2025-02 state to start from: the error names the period.

@@ -86,6 +86,7 @@ def test_packages_go_to_s3_and_investors_get_working_links_once(tmp_path, ledger
             "v1/loan_tape.parquet",
             "v1/manifest.json",
             "v1/pool_performance.parquet",
+            "v1/projections.parquet",
             "v1/waterfall.parquet",
         )
     )

@@ -46,6 +46,7 @@ def test_every_period_succeeds_with_every_check_passing(pipeline):
             "wh1/pool_performance:pool_rollforward",
             "wh1/borrowing_base_certificate:certificate_ties_to_allocation",
             "portfolio/pool_performance:pool_rollforward",
+            "wh1/projections:projection_backtest",
         } <= set(checks)
         failed = {k: e.description for k, e in checks.items() if not e.passed}
         assert not failed, (key, failed)  # warnings included: the demo ledger is healthy
@@ -54,6 +55,7 @@ def test_every_period_succeeds_with_every_check_passing(pipeline):
         trust_checks = {
             "trust1/validation:continuity_with_published",
             "trust1/validation:pool_balance_change",
+            "trust1/projections:projection_backtest",
         }
         assert trust_checks <= set(checks) if trust else not trust_checks & set(checks)
         assert {
@@ -142,6 +144,7 @@ def test_each_vehicle_and_period_has_a_published_package(pipeline):
             "loan_tape.parquet",
             "manifest.json",
             "pool_performance.parquet",
+            "projections.parquet",
             "waterfall.parquet",
         ]
         if vehicle == "wh1":
@@ -150,17 +153,31 @@ def test_each_vehicle_and_period_has_a_published_package(pipeline):
         manifest = json.loads((publish / vehicle / "2025-09" / "v1" / "manifest.json").read_text())
         assert manifest["version"] == 1 and manifest["restates"] is None
         assert all(manifest["checks"].values()), manifest["checks"]
+        projections = manifest["projections"]
+        assert projections["start_period"] == "2025-09" and projections["horizon_months"] == 24
+        assert [s["name"] for s in projections["scenarios"]] == ["base", "stress"]
+        assert all(len(s["parameters_sha256"]) == 64 for s in projections["scenarios"])
 
 
 def test_report_prints_the_packages_parquet_figures(pipeline):
+    from tests.reports.test_projections_section import expected_text, projection_cells
     from tests.reports.test_report import expected_figures, parse
 
     package = pipeline[0] / "publish" / "trust1" / "2025-09" / "v1"
-    cells = dict(parse((package / "investor_report.html").read_text()).figures)
+    html = (package / "investor_report.html").read_text()
+    cells = dict(parse(html).figures)
     expected = expected_figures(
         pl.read_parquet(package / "pool_performance.parquet"), "pool_performance"
     ) | expected_figures(pl.read_parquet(package / "waterfall.parquet"), "waterfall")
     assert cells == expected
+    projections = pl.read_parquet(package / "projections.parquet")
+    printed = projection_cells(html)
+    assert {measure for (_, _, measure, _), _ in printed} >= {
+        "trigger.excess_spread_3m.threshold",
+        "summary.horizon_months",
+    }
+    for key, text in printed:
+        assert text == expected_text(projections, key), key
 
 
 def test_investors_are_notified_once_per_version(pipeline):

@@ -14,6 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 MANIFEST_FIELDS = ("ledger_cutoff", "code_version", "config_sha256", "control_totals", "checks")
+# Fields a package states only when it has them (vehicles with projections).
+OPTIONAL_MANIFEST_FIELDS = ("projections",)
 
 
 def sha256_hex(data: bytes) -> str:
@@ -89,11 +91,11 @@ def parse_iso(text: str) -> datetime:
 
 def check_manifest_fields(fields: Mapping[str, Any]) -> None:
     missing = [f for f in MANIFEST_FIELDS if f not in fields]
-    extra = [f for f in fields if f not in MANIFEST_FIELDS]
+    extra = [f for f in fields if f not in (*MANIFEST_FIELDS, *OPTIONAL_MANIFEST_FIELDS)]
     if missing or extra:
         raise ValueError(
-            f"manifest_fields must be exactly {list(MANIFEST_FIELDS)}: "
-            f"missing {missing}, extra {extra}"
+            f"manifest_fields must be exactly {list(MANIFEST_FIELDS)} "
+            f"(and optionally {list(OPTIONAL_MANIFEST_FIELDS)}): missing {missing}, extra {extra}"
         )
     if not isinstance(fields["checks"], Mapping) or not all(
         isinstance(v, bool) for v in fields["checks"].values()

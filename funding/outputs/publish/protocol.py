@@ -48,6 +48,7 @@ from funding.outputs.publish.layout import (
 )
 from funding.outputs.publish.manifest import (
     MANIFEST_FIELDS,
+    OPTIONAL_MANIFEST_FIELDS,
     check_manifest_fields,
     data_digest,
     file_rows,
@@ -350,6 +351,7 @@ def _publish_version(
         "restates": restates,
         "reason": reason,
         **{name: manifest_fields[name] for name in MANIFEST_FIELDS},
+        **{n: manifest_fields[n] for n in OPTIONAL_MANIFEST_FIELDS if n in manifest_fields},
         "files": files,
         "data_sha256": digest,
         "diff": diff,

@@ -17,7 +17,10 @@ Order of a period
    early_amortization) and whether cash is trapped.
 3. Reserve excess over target is released into the interest funds.
 4. The interest waterfall, then the principal waterfall of the status.
-5. Warehouses: the borrower draws the availability.
+5. Triggers with `cure: after_waterfall`, on the state after the cure
+   steps; an early amortization one in effect ends revolving from here on
+   (the period's principal waterfall has run; no draw follows it).
+6. Warehouses: the borrower draws the availability.
 
 Interpretations where the spec leaves room (an analyst's reading)
 -----------------------------------------------------------------
@@ -88,6 +91,14 @@ Interpretations where the spec leaves room (an analyst's reading)
   `inputs.ratios`: funding.md defines the triggers on the vehicle's own
   figures, not on the pool's ratio of the same name. Without borrowing base
   figures the deficiency has no value unless the inputs give one.
+- Cures: a trigger with `cure: after_waterfall` sees the deficiency left
+  after the principal waterfall (advances after `borrowing_base_cure` less
+  the borrowing base), so a shortfall the period's principal collections
+  repay is no breach. Its effect cannot reach back into the waterfall that
+  already ran: the closing status becomes `early_amortization`, nothing is
+  drawn, and the next period amortizes. `cure_periods: N` counts
+  consecutive breached periods in the state (`trigger_breaches`); the
+  effect holds from the N-th (for a cash trap: while the run lasts).
 """
 
 from __future__ import annotations
@@ -99,14 +110,23 @@ from fractions import Fraction
 
 from funding.daycount import year_fraction
 from funding.money import bps, to_cents
-from funding.structure.config import FeeConfig, NoteConfig, StructureConfig, WaterfallStep
+from funding.structure.config import (
+    AFTER_WATERFALL,
+    FeeConfig,
+    NoteConfig,
+    StructureConfig,
+    WaterfallStep,
+)
 from funding.structure.triggers import (
     BORROWING_BASE_DEFICIENCY,
+    EARLY_AMORTIZATION,
     EXCESS_SPREAD,
     EXCESS_SPREAD_3M_AVG,
     REVOLVING,
     RatioValue,
+    breach_runs,
     cash_trap_breached,
+    early_amortization_breached,
     evaluate_triggers,
     excess_spread_ratio,
     period_status,
@@ -279,7 +299,9 @@ def run_waterfall(
     history = (*opening.excess_spread_history, spread)[-HISTORY_LENGTH:]
     spread_3m = trailing_average(history)
     ratios = _trigger_ratios(inputs, spread, spread_3m, invested)
-    tests = evaluate_triggers(config.triggers, ratios)
+    tested_after = tuple(t for t in config.triggers if t.cure == AFTER_WATERFALL)
+    tested_before = tuple(t for t in config.triggers if t.cure != AFTER_WATERFALL)
+    tests = evaluate_triggers(tested_before, ratios, opening.trigger_breaches)
     status = period_status(opening.status, tests, inputs.period_end, config.revolving_period_end)
 
     run = _PeriodRun(
@@ -298,11 +320,18 @@ def run_waterfall(
     )
     run.interest_waterfall(sum(allocation.interest_funds.values()))
     run.principal_waterfall()
+    if tested_after:
+        cured = {**ratios, **_after_waterfall_ratios(inputs, run.balances)}
+        after = evaluate_triggers(tested_after, cured, opening.trigger_breaches)
+        if early_amortization_breached(after):
+            run.status = EARLY_AMORTIZATION
+        by_name = {t.name: t for t in (*tests, *after)}
+        tests = tuple(by_name[t.name] for t in config.triggers)
     run.facility_draw()
     return WaterfallResult(
         statement=tuple(run.rows),
         trigger_tests=tests,
-        state=run.closing_state(history),
+        state=run.closing_state(history, breach_runs(tests)),
         opening=opening,
         sources=_sources(allocation, run.rows),
         uses=uses_from_statement(run.rows),
@@ -311,6 +340,7 @@ def run_waterfall(
         excess_spread=spread,
         excess_spread_3m_avg=spread_3m,
         reserve_target_cents=run.reserve_target,
+        waterfall_status=status,
     )
 
 
@@ -326,6 +356,15 @@ def _trigger_ratios(
         # no borrowing base (a trust): the deficiency has no value, so it cannot breach
         ratios.setdefault(BORROWING_BASE_DEFICIENCY, None)
     return ratios
+
+
+def _after_waterfall_ratios(
+    inputs: PeriodInputs, balances: Mapping[str, int]
+) -> dict[str, RatioValue]:
+    """The ratios the waterfall changes, on the balances after its cure steps."""
+    if inputs.borrowing_base_cents is None:
+        return {}
+    return {BORROWING_BASE_DEFICIENCY: max(0, sum(balances.values()) - inputs.borrowing_base_cents)}
 
 
 class _PeriodRun:
@@ -540,7 +579,9 @@ class _PeriodRun:
         self.balances[advances_class] += availability
         self.record("draw", advances_class, availability, availability)
 
-    def closing_state(self, history: tuple[Fraction | None, ...]) -> VehicleState:
+    def closing_state(
+        self, history: tuple[Fraction | None, ...], trigger_breaches: dict[str, int]
+    ) -> VehicleState:
         warehouse = self.inputs.borrowing_base_cents is not None
         return VehicleState(
             period_end=self.inputs.period_end,
@@ -553,6 +594,7 @@ class _PeriodRun:
             reserve_cents=self.reserve,
             excess_spread_history=history,
             advances_cents=sum(self.balances.values()) if warehouse else None,
+            trigger_breaches=trigger_breaches,
         )
 
 

@@ -31,6 +31,9 @@ TRIGGER_TESTS_SCHEMA = {
     "value": pl.String,
     "breached": pl.Boolean,
     "effect": pl.String,
+    "tested": pl.String,
+    "consecutive_breaches": pl.Int64,
+    "in_effect": pl.Boolean,
 }
 
 

@@ -66,6 +66,8 @@ class VehicleState:
     Class-keyed mappings follow the config's note order (most senior first).
     Treat the mappings as read-only. `excess_spread_history` holds the last
     values of the vehicle excess spread, oldest first (None: no value).
+    `trigger_breaches` holds, for each trigger breached in this period, its
+    run of consecutive breached periods (for `cure_periods`).
     """
 
     period_end: date
@@ -78,6 +80,7 @@ class VehicleState:
     reserve_cents: int
     excess_spread_history: tuple[Fraction | None, ...] = ()
     advances_cents: int | None = None
+    trigger_breaches: dict[str, int] = field(default_factory=dict)
 
     @property
     def invested_cents(self) -> int:
@@ -98,6 +101,7 @@ class VehicleState:
             "excess_spread_history": [
                 None if v is None else str(v) for v in self.excess_spread_history
             ],
+            "trigger_breaches": dict(self.trigger_breaches),
         }
 
     def to_json(self) -> str:
@@ -124,6 +128,7 @@ class VehicleState:
             excess_spread_history=tuple(
                 None if v is None else Fraction(v) for v in data.get("excess_spread_history", [])
             ),
+            trigger_breaches=_count_map(data.get("trigger_breaches", {}), "trigger_breaches"),
         )
 
     @classmethod
@@ -168,6 +173,9 @@ class WaterfallResult:
     excess_spread: Fraction | None
     excess_spread_3m_avg: Fraction | None
     reserve_target_cents: int
+    # the status the principal waterfall ran under; the closing state's status
+    # differs when a trigger tested after the waterfall ended revolving
+    waterfall_status: str = REVOLVING
 
     @property
     def sources_total(self) -> int:
@@ -239,6 +247,15 @@ def _require_bool(value: object, label: str) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{label} must be a boolean, got {value!r}")
     return value
+
+
+def _count_map(mapping: Mapping[str, object], label: str) -> dict[str, int]:
+    counts = {}
+    for key, value in mapping.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{label}[{key}] must be a positive count of periods, got {value!r}")
+        counts[str(key)] = value
+    return counts
 
 
 def _cents_map(mapping: Mapping[str, object], label: str) -> dict[str, int]:

@@ -566,3 +566,28 @@ def test_publish_refuses_bad_inputs(target, pool):
     with pytest.raises(ValueError, match="control totals"):
         publish_package(target, VEHICLE, PERIOD, package(tape), render, bad_fields, None, None)
     assert target.list("") == []
+
+
+def test_a_package_with_projections_lists_them_in_its_manifest(tmp_path, pool):
+    target = LocalFolderStore(tmp_path / "published")
+    tape = tape_of(pool)
+    scenarios = {
+        "start_period": "2025-03",
+        "horizon_months": 24,
+        "scenarios": [{"name": "base", "parameters_sha256": "a" * 64}],
+    }
+    result = publish_package(
+        target, VEHICLE, PERIOD, package(tape), render, {**fields(tape), "projections": scenarios}
+    )
+    assert result.manifest["projections"] == scenarios
+    assert set(result.manifest) == MANIFEST_KEYS | {"projections"}
+    # without projections the manifest has exactly the keys outputs.md lists
+    other = LocalFolderStore(tmp_path / "other")
+    assert (
+        set(publish_package(other, VEHICLE, PERIOD, package(tape), render, fields(tape)).manifest)
+        == MANIFEST_KEYS
+    )
+    with pytest.raises(ValueError, match="optionally \\['projections'\\].*extra \\['colour'\\]"):
+        publish_package(
+            other, VEHICLE, PERIOD, package(tape), render, {**fields(tape), "colour": "red"}
+        )

@@ -607,3 +607,24 @@ def test_default_schedule_evaluates_on_pool_measures():
     assert result["delinquency_60_plus"] == D("0.01")
     assert result["net_chargeoff_rate_3m_avg"] == D("0.048")
     assert result["payment_rate_3m_avg"] is None
+
+
+def test_definitions_computable_from_keep_what_the_given_measures_support():
+    from funding.performance.ratios import definitions_computable_from
+
+    definitions = {
+        "yield": {"numerator": ["finance_charge_collections"], "denominator": "beginning_principal", "annualize": "x12"},
+        "fees": {"numerator": ["fee_collections"], "denominator": "beginning_principal", "annualize": "none"},
+        "spread": {"difference": ["yield", "base_rate_amount"]},
+        "fees_3m": {"average_of_last": 3, "ratio": "fees"},
+        "yield_3m": {"average_of_last": 3, "ratio": "yield"},
+    }  # fmt: skip
+    given = {"finance_charge_collections", "beginning_principal"}
+    # fees needs fee_collections, so its average goes too; the spread needs a
+    # measure not given; the yield and its average stay, in definition order
+    assert list(definitions_computable_from(definitions, given)) == ["yield", "yield_3m"]
+    assert list(definitions_computable_from(definitions, given | {"base_rate_amount"})) == [
+        "yield",
+        "spread",
+        "yield_3m",
+    ]

@@ -58,6 +58,9 @@ def test_a_ratio_without_value_does_not_breach_and_is_recorded_as_null() -> None
         "value": None,
         "breached": False,
         "effect": "cash_trap",
+        "tested": "before_waterfall",
+        "consecutive_breaches": 0,
+        "in_effect": False,
     }
 
 

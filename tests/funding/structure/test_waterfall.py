@@ -868,6 +868,7 @@ def test_state_round_trips_through_json_with_stable_key_order() -> None:
         "reserve_cents",
         "advances_cents",
         "excess_spread_history",
+        "trigger_breaches",
     ]
     assert '"excess_spread_history":["2/25"]' in text
 

@@ -1,0 +1,89 @@
+"""What the projections stage reads back from the lake: a period's published
+position (the projection's start) and the published periods the back-test
+replays."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from funding.period import Period
+from funding.projections.backtest import BACKTEST_MONTHS, PublishedPeriod
+from funding.projections.engine import ProjectionStart
+from funding.storage.lake import PeriodTables
+from funding.storage.tables import (
+    BORROWING_BASE_LINES,
+    POOL_PERFORMANCE,
+    TRIGGER_TESTS,
+    WATERFALL_STATE,
+    WATERFALL_STATEMENT,
+)
+from funding.structure.borrowing_base import borrowing_base_of, certificate_totals
+from funding.structure.waterfall import initial_state
+
+if TYPE_CHECKING:
+    from funding.vehicle_config import VehicleConfig
+
+HISTORY_PERIODS = 3  # the period and the two before it: the base scenario's window
+
+
+def reads(config: VehicleConfig) -> list:
+    """The lake tables the projections stage reads."""
+    tables = [POOL_PERFORMANCE, WATERFALL_STATE, WATERFALL_STATEMENT, TRIGGER_TESTS]
+    if config.facility is not None:
+        tables.append(BORROWING_BASE_LINES)
+    return tables
+
+
+def published_start(config: VehicleConfig, tables: PeriodTables, period: Period) -> ProjectionStart:
+    """Period P's closing state and published figures; before the vehicle's
+    first period, its initial values and nothing published."""
+    if not config.reports(period):
+        return ProjectionStart(period, initial_state(config, period.end), ())
+    performance = []
+    for back in range(HISTORY_PERIODS - 1, -1, -1):
+        earlier = period.plus(-back)
+        if config.reports(earlier):
+            frame = tables.read_optional(POOL_PERFORMANCE, earlier)
+            if frame is not None:
+                performance.append(frame.to_dicts()[0])
+    share = None
+    if config.facility is not None:
+        line = certificate_totals(tables.read(BORROWING_BASE_LINES, period))
+        pool = line["pool_principal"]
+        share = Fraction(line["net_eligible_balance"], pool) if pool > 0 else Fraction(0)
+    tests = tables.read(TRIGGER_TESTS, period)
+    values = {
+        r["name"]: None if r["value"] is None else Fraction(r["value"]) for r in tests.to_dicts()
+    }
+    return ProjectionStart(
+        period=period,
+        state=tables.read(WATERFALL_STATE, period),
+        performance=tuple(performance),
+        net_eligible_share=share,
+        trigger_values=values,
+    )
+
+
+def published_periods(
+    config: VehicleConfig, tables: PeriodTables, period: Period
+) -> list[PublishedPeriod]:
+    """The last `BACKTEST_MONTHS` periods up to P the vehicle reported, oldest first."""
+    periods = [period.plus(-back) for back in range(BACKTEST_MONTHS - 1, -1, -1)]
+    return [_published(config, tables, p) for p in periods if config.reports(p)]
+
+
+def _published(config: VehicleConfig, tables: PeriodTables, period: Period) -> PublishedPeriod:
+    lines: pl.DataFrame | None = (
+        tables.read(BORROWING_BASE_LINES, period) if config.facility is not None else None
+    )
+    return PublishedPeriod(
+        period=period,
+        performance=tables.read(POOL_PERFORMANCE, period).to_dicts()[0],
+        borrowing_base_cents=None if lines is None else borrowing_base_of(lines),
+        statement=tables.read(WATERFALL_STATEMENT, period),
+        trigger_tests=tables.read(TRIGGER_TESTS, period),
+        state=tables.read(WATERFALL_STATE, period),
+    )
