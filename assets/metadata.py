@@ -24,11 +24,19 @@ def usd(cents: int | None) -> str:
 def markdown_table(
     frame: pl.DataFrame, formats: Mapping[str, callable] | None = None
 ) -> dg.MetadataValue:
+    """A frame as a Markdown table; a cents column shown in dollars is headed
+    in dollars (`due_cents` -> `due ($)`), so no column says one unit and shows another."""
     formats = formats or {}
-    header = "| " + " | ".join(frame.columns) + " |"
+    header = "| " + " | ".join(_heading(c, formats.get(c)) for c in frame.columns) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
     lines = [header, rule]
     for row in frame.iter_rows(named=True):
         cells = [formats.get(k, str)(v) if v is not None else "" for k, v in row.items()]
         lines.append("| " + " | ".join(cells) + " |")
     return dg.MetadataValue.md("\n".join(lines))
+
+
+def _heading(column: str, formatter) -> str:
+    if formatter is usd and column.endswith("_cents"):
+        return f"{column.removesuffix('_cents')} ($)"
+    return column

@@ -45,8 +45,16 @@ def _request(instance, ledger: LedgerResource, partitions_def, source: str):
         return dg.SkipReason(f"cannot read period_closes: {exc}")
     if key is None:
         return dg.SkipReason("the ledger has no closed period yet")
-    if key not in partitions_def.get_partition_keys():
-        return dg.SkipReason(f"closed period {key} is outside the partitions (FIRST_PERIOD)")
+    keys = partitions_def.get_partition_keys()
+    if key not in keys:
+        if keys and key > keys[-1]:
+            return dg.SkipReason(
+                f"period {key} closed after the code location loaded (its last partition is "
+                f"{keys[-1]}); reload the code location to add it (Deployment > Reload)"
+            )
+        return dg.SkipReason(
+            f"closed period {key} is before FIRST_PERIOD ({keys[0] if keys else '-'})"
+        )
     if period_already_run(instance, key):
         return dg.SkipReason(f"period {key} already has a run")
     return dg.RunRequest(run_key=key, partition_key=key, tags={"funding/trigger": source})
@@ -67,8 +75,9 @@ def build_automation(partitions_def, business_day: int):
         cron_schedule="0 6 * * 1-5",
         execution_timezone="UTC",
         default_status=dg.DefaultScheduleStatus.STOPPED,
-        description=f"On business day {business_day} of each month, runs the latest closed period "
-        "if the period-close sensor has not already.",
+        description=f"At 06:00 UTC on business day {business_day} of each month (Monday to Friday "
+        "counted from the 1st; bank holidays not modelled), runs the latest closed period if the "
+        "period-close sensor has not already.",
     )
     def monthly_delivery_schedule(context: dg.ScheduleEvaluationContext, ledger: LedgerResource):
         today = (context.scheduled_execution_time or datetime.now()).date()

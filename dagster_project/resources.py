@@ -92,10 +92,17 @@ class PublisherResource(dg.ConfigurableResource):
 
 
 class MailResource(dg.ConfigurableResource):
-    """Investor notifications: SMTP when `SMTP_URL` is set, else an outbox folder."""
+    """Investor notifications and operations alerts: SMTP when `SMTP_URL` is
+    set, else an outbox folder; alerts go to `ALERT_TO` from `ALERT_FROM`."""
 
     smtp_url: str = ""
     outbox: str = ""
+    alert_to: str = ""  # comma-separated addresses
+    alert_from: str = "funding-platform@lender.example"
 
     def mailer(self) -> Mailer:
         return mailer_for(self.smtp_url or None, Path(self.outbox))
+
+    @property
+    def alert_recipients(self) -> list[str]:
+        return [a.strip() for a in self.alert_to.split(",") if a.strip()]

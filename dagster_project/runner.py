@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from dagster_project.alerting import send_run_alerts
 from dagster_project.definitions import build_definitions, resources
 from dagster_project.jobs import MONTHLY_CLOSE, monthly_close_job
 from dagster_project.partitions import partition_key, period_of
@@ -269,6 +270,8 @@ def run_periods(
             report.packages = package_outcomes(settings, period, result)
         else:
             report.failures = failure_report(result)
+            bound = resources(settings)
+            send_run_alerts(instance, result.run_id, bound["mail"], bound["control"])
         reports.append(report)
         say(describe(report))
         if not result.success:

@@ -39,6 +39,8 @@ class Settings:
     smtp_url: str | None = None
     outbox_dir: Path = Path()
     delivery_business_day: int = 5  # the schedule runs the latest closed period on this day
+    alert_to: tuple[str, ...] = ("capital-markets-ops@lender.example",)  # ALERT_TO, comma-separated
+    alert_from: str = "funding-platform@lender.example"
     demo: bool = False  # FUNDING_DEMO=1: the embedded demo, with its generated tape key
     tape_key_in_env: bool = False  # TAPE_HMAC_KEY is set (its value is read by the resource)
     git_sha: str | None = None  # GIT_SHA, set when the code was built from a checkout
@@ -62,6 +64,12 @@ class Settings:
             smtp_url=env.get("SMTP_URL") or None,
             outbox_dir=var / "outbox",
             delivery_business_day=int(env.get("DELIVERY_BUSINESS_DAY") or "5"),
+            alert_to=tuple(
+                a.strip()
+                for a in (env.get("ALERT_TO") or "capital-markets-ops@lender.example").split(",")
+                if a.strip()
+            ),
+            alert_from=env.get("ALERT_FROM") or "funding-platform@lender.example",
             demo=env.get("FUNDING_DEMO") == "1",
             tape_key_in_env=bool(env.get("TAPE_HMAC_KEY")),
             git_sha=env.get("GIT_SHA") or None,

@@ -4,9 +4,7 @@ Dagster runs; and the schedule and sensor that start those runs."""
 
 from __future__ import annotations
 
-import email
 import re
-import socket
 import urllib.request
 from datetime import datetime
 
@@ -17,35 +15,13 @@ from dagster_project.definitions import build_definitions, resources
 from funding.demo import SeedConfig, seed_ledger
 from tests.support.dagster_helpers import run_period, settings_for
 from tests.support.s3_server import running_s3
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Inbox:
-    def __init__(self):
-        self.messages: list[email.message.Message] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
+from tests.support.smtp_server import running_smtp
 
 
 @pytest.fixture
 def smtp_server():
-    from aiosmtpd.controller import Controller
-
-    inbox = Inbox()
-    port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield f"smtp://127.0.0.1:{port}", inbox
-    finally:
-        controller.stop()
+    with running_smtp() as server:
+        yield server
 
 
 @pytest.fixture
@@ -90,12 +66,16 @@ def test_packages_go_to_s3_and_investors_get_working_links_once(tmp_path, ledger
             "v1/waterfall.parquet",
         )
     )
-    # One message per investor (wh1 has one) per period, with presigned links that work.
-    assert len(inbox.messages) == 2
-    message = inbox.messages[-1]
-    assert message["To"].endswith("<agent@firstdemobank.example>")
+    # One message per investor (wh1 has one) per period, with presigned links that
+    # work; the envelope holds the configured address and nothing else.
+    agent = "agent@firstdemobank.example"
+    to_investors = [r for r in inbox.received if r.recipients != list(settings.alert_to)]
+    assert [r.recipients for r in to_investors] == [[agent], [agent]]
+    message = to_investors[-1].message
+    assert message["To"].endswith(f"<{agent}>")
     assert "2025-02 v1" in message["Subject"]
-    body = message.get_payload(decode=True).decode()
+    body = message.get_content()
+    assert "Links are valid for 72 hours." in body
     links = dict(re.findall(r"^\s+(\S+): (http\S+)", body, flags=re.M))
     assert set(links) == {"investor_report.pdf", "loan_tape.csv", "borrowing_base.parquet"}
     for name, link in links.items():
@@ -107,9 +87,10 @@ def test_packages_go_to_s3_and_investors_get_working_links_once(tmp_path, ledger
             .read()
         )
         assert fetched == stored
-    # A re-run publishes nothing new and sends nothing.
+    # A re-run publishes nothing new and sends nothing, investors or alerts.
+    sent = len(inbox.received)
     assert run_period(settings, "2025-02", instance).success
-    assert len(inbox.messages) == 2
+    assert len(inbox.received) == sent
     assert len(s3.client().list_objects_v2(Bucket=bucket)["Contents"]) == len(keys)
 
 

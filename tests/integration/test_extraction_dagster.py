@@ -4,12 +4,15 @@ blocking check that names the offending ids and stops everything downstream."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+from dataclasses import replace
 from datetime import date, datetime
 
 import dagster as dg
 import pytest
 
+from dagster_project.definitions import build_definitions
 from funding.demo import SeedConfig, seed_ledger
 from tests.support.dagster_helpers import (
     check_results,
@@ -58,11 +61,28 @@ def test_missing_previous_period_is_named(generated, tmp_path):
     assert "previous closed period 2025-02 is missing" in failure_text(result)
 
 
-def test_unclosed_period_is_refused(generated, tmp_path):
-    _, url = generated
-    result = run_period(settings_for(tmp_path, url), "2025-06", dg.DagsterInstance.ephemeral())
+def test_unclosed_months_are_no_partitions_and_are_refused(generated, tmp_path):
+    path, url = generated
+    settings = settings_for(tmp_path, url)
+    keys = (
+        build_definitions(settings)
+        .resolve_job_def("monthly_close")
+        .partitions_def.get_partition_keys()
+    )
+    assert keys == ["2025-01", "2025-02", "2025-03", "2025-04"]  # the four closed months
+    # A close withdrawn after the code loaded: the partition still exists, the run is refused.
+    copy = tmp_path / "withdrawn.sqlite"
+    shutil.copy(path / "ledger.sqlite", copy)
+    job = build_definitions(replace(settings, ledger_url=f"sqlite:///{copy}")).resolve_job_def(
+        "monthly_close"
+    )
+    with sqlite3.connect(copy) as conn:
+        conn.execute("DELETE FROM period_closes WHERE period_end = '2025-04-30'")
+    result = job.execute_in_process(
+        partition_key="2025-04", instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+    )
     assert not result.success
-    assert "period 2025-06 (2025-06-30) is not closed" in failure_text(result)
+    assert "period 2025-04 (2025-04-30) is not closed" in failure_text(result)
 
 
 def small_ledger() -> LedgerBuilder:
