@@ -6,9 +6,9 @@ the month after (their YAML files say `first_period_end` accordingly):
 - the trust takes `TRUST_SHARE` of the eligible accounts at its closing:
   seasoned, open, not charged off, delinquent or not (as a master trust
   designates accounts, with their delinquent receivables); at each quarter
-  end after it the seller adds eligible accounts (an add-on cut) when the
-  trust's principal fell more than `ADD_ON_TRIGGER` below its size at
-  closing, back to about that size;
+  end after it the seller adds eligible accounts (an add-on cut) worth
+  `ADD_ON_SHARE` of the trust's principal at closing, and as much again as
+  the trust fell below that size;
 - the warehouse takes `WAREHOUSE_SHARE` of the seasoned accounts left at
   its closing and every new account from its opening day on, so it grows
   (and draws on its facility) as new accounts build their balances;
@@ -37,7 +37,7 @@ from funding.demo.units import to_date
 TRUST_SHARE = 0.6
 WAREHOUSE_SHARE = 1.0
 SEASONED_MONTHS = 6  # months on book an account needs to be taken at a closing or add-on
-ADD_ON_TRIGGER = 0.03
+ADD_ON_SHARE = 0.02
 REPURCHASE_P = 0.05
 REPURCHASE_DPD = 60
 
@@ -116,12 +116,10 @@ class DesignationBook:
         trust: str,
         candidates: np.ndarray,
     ) -> None:
-        """Eligible accounts, in random order, until the trust's principal is
-        back to its size at closing."""
+        """Eligible accounts, in random order, until their principal reaches
+        the add-on's size."""
         principal = int(state.principal[self.vehicle == trust].sum())
-        gap = self.trust_at_closing - principal
-        if gap <= ADD_ON_TRIGGER * self.trust_at_closing:
-            return
+        gap = max(self.trust_at_closing - principal, 0) + ADD_ON_SHARE * self.trust_at_closing
         pool = np.flatnonzero(candidates & (self.vehicle == "") & (state.principal > 0))
         order = pool[rng.permutation(len(pool))]
         taken = order[: int(np.searchsorted(np.cumsum(state.principal[order]), gap)) + 1]

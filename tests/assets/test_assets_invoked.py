@@ -85,7 +85,11 @@ def test_the_waterfall_starts_from_the_config_at_the_first_period_and_then_needs
     lake = bound["lake"].lake
     opening = lake.read(WATERFALL_OPENING, "wh1", Period(2025, 2))
     assert opening.period_end.isoformat() == "2025-01-31"
-    assert opening.note_balances == {"ADV": 100_000_000}  # wh1.yaml's first draw
+    # wh1.yaml's first draw: 60% of the pool's principal at closing (the end of
+    # January), rounded down to whole $1,000
+    closing = lake.read(POOL_PERFORMANCE, "wh1", Period(2025, 2))["beginning_principal_cents"][0]
+    assert closing > 0
+    assert opening.note_balances == {"ADV": closing * 6 // 10 // 100_000 * 100_000}
     assert lake.read(WATERFALL_STATE, "wh1", Period(2025, 2)).period_end == Period(2025, 2).end
 
     # 2025-04 has no 2025-03 state to start from: the error names the period.
