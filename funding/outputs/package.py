@@ -498,9 +498,9 @@ def waterfall_figures(config: StructureConfig, period: WaterfallPeriod) -> pl.Da
     ]
     if config.reserve_account is not None:
         sections.append(_reserve_section(period, summary, 112))
-    sections.append(_status_section(config, period, 113))
+    sections.append(status_section(config, period, 113))
     sections += _statement_sections(period.statement, 120)
-    sections.append(_trigger_section(period.triggers, 130))
+    sections.append(trigger_section(period.triggers, 130))
     return combine([s for s in sections if s is not None])
 
 
@@ -954,7 +954,7 @@ def _reserve_section(
     )
 
 
-def _status_section(config: StructureConfig, period: WaterfallPeriod, order: int) -> pl.DataFrame:
+def status_section(config: StructureConfig, period: WaterfallPeriod, order: int) -> pl.DataFrame:
     closing = period.closing
     rows = [("Status", STATUS_LABELS.get(closing.status, closing.status))]
     if period.amortization is not None:
@@ -1050,7 +1050,7 @@ def _statement_sections(statement: pl.DataFrame, first_order: int) -> list[pl.Da
     return sections
 
 
-def _trigger_section(triggers: pl.DataFrame, order: int) -> pl.DataFrame:
+def trigger_section(triggers: pl.DataFrame, order: int) -> pl.DataFrame:
     """Each trigger: what it tests, its value, threshold and headroom (the
     distance to the threshold; negative when breached), in % or, for a money
     amount, in dollars; the result never reads "pass" without a value."""
