@@ -2,8 +2,10 @@
 a generated ledger: all checks pass, the borrowing base certificate ties to
 its per-account allocation, waterfall state carries across periods, each
 vehicle and period gets a published package whose report prints the
-package's Parquet figures, investors are notified once per version, and a
-re-run gives identical bytes and publishes and sends nothing new."""
+package's Parquet figures (every section, new ones included) with tables
+that foot, an internal operations report beside it, investors are notified
+once per version, and a re-run gives identical bytes and publishes and sends
+nothing new."""
 
 from __future__ import annotations
 
@@ -65,7 +67,7 @@ def test_every_period_succeeds_with_every_check_passing(pipeline):
 
 def test_certificate_totals_equal_the_per_account_table(pipeline):
     root = pipeline[0]
-    for key in PERIODS:
+    for key in PERIODS[1:]:  # wh1 reports from 2025-02
         certificate = pl.read_parquet(
             root / "lake" / "wh1" / "borrowing_base_certificate" / f"{key}.parquet"
         )
@@ -85,14 +87,14 @@ def test_certificate_totals_equal_the_per_account_table(pipeline):
 def test_waterfall_state_carries_from_period_to_period(pipeline):
     root = pipeline[0]
     lake = root / "lake"
-    trust_periods = [k for k in PERIODS if k >= "2025-07"]
+    trust_periods = [k for k in PERIODS if k >= "2025-02"]
     for before, after in zip(trust_periods, trust_periods[1:], strict=False):
         closing = json.loads((lake / "trust1" / "waterfall_state" / f"{before}.json").read_text())
         opening = json.loads((lake / "trust1" / "waterfall_opening" / f"{after}.json").read_text())
         assert opening["note_balances"] == closing["note_balances"]
         assert opening["reserve_cents"] == closing["reserve_cents"]
     # Nothing is computed for the trust before its first reporting period.
-    assert not (lake / "trust1" / "waterfall_state" / "2025-06.json").exists()
+    assert not (lake / "trust1" / "waterfall_state" / "2025-01.json").exists()
 
 
 def test_rerunning_a_period_gives_identical_outputs(pipeline):
@@ -125,7 +127,7 @@ def test_waterfall_without_its_previous_period_names_it(tmp_path, pipeline):
 def test_each_vehicle_and_period_has_a_published_package(pipeline):
     root = pipeline[0]
     publish = root / "publish"
-    for vehicle, first in (("wh1", "2025-01"), ("trust1", "2025-07")):
+    for vehicle, first in (("wh1", "2025-02"), ("trust1", "2025-02")):
         for key in PERIODS:
             latest = publish / vehicle / key / "latest.json"
             assert latest.exists() == (key >= first), (vehicle, key)
@@ -135,6 +137,7 @@ def test_each_vehicle_and_period_has_a_published_package(pipeline):
             "investor_report.pdf",
             "loan_tape.csv",
             "loan_tape.parquet",
+            "loan_tape_dictionary.csv",
             "manifest.json",
             "pool_performance.parquet",
             "waterfall.parquet",
@@ -145,25 +148,69 @@ def test_each_vehicle_and_period_has_a_published_package(pipeline):
         manifest = json.loads((publish / vehicle / "2025-09" / "v1" / "manifest.json").read_text())
         assert manifest["version"] == 1 and manifest["restates"] is None
         assert all(manifest["checks"].values()), manifest["checks"]
+        assert manifest["files"]["loan_tape_dictionary.csv"]["rows"] == len(
+            pl.read_parquet(publish / vehicle / "2025-09" / "v1" / "loan_tape.parquet").columns
+        )
 
 
-def test_report_prints_the_packages_parquet_figures(pipeline):
-    from tests.reports.test_report import expected_figures, parse
+@pytest.mark.parametrize("vehicle", ["trust1", "wh1"])
+def test_report_prints_the_packages_parquet_figures(pipeline, vehicle):
+    from tests.reports.test_report import expected_figures, parse, rollforwards
 
-    package = pipeline[0] / "publish" / "trust1" / "2025-09" / "v1"
-    cells = dict(parse((package / "investor_report.html").read_text()).figures)
-    expected = expected_figures(
-        pl.read_parquet(package / "pool_performance.parquet"), "pool_performance"
-    ) | expected_figures(pl.read_parquet(package / "waterfall.parquet"), "waterfall")
+    package = pipeline[0] / "publish" / vehicle / "2025-09" / "v1"
+    html = (package / "investor_report.html").read_text()
+    cells = dict(parse(html).figures)
+    pool = pl.read_parquet(package / "pool_performance.parquet")
+    waterfall = pl.read_parquet(package / "waterfall.parquet")
+    expected = expected_figures(pool, "pool_performance") | expected_figures(waterfall, "waterfall")
     assert cells == expected
+    sections = set(waterfall["section"])
+    common = {
+        "note_terms",
+        "notes",
+        "status",
+        "statement_interest",
+        "statement_principal",
+        "triggers",
+    }
+    trust_only = {
+        "invested",
+        "allocation_percentage",
+        "allocation",
+        "seller_interest",
+        "excess_spread",
+        "reserve",
+    }
+    if vehicle == "trust1":
+        assert common | trust_only <= sections
+    else:
+        assert common | {"statement_facility"} <= sections and not trust_only & sections
+    assert {"data_quality", "trend", "ratios", "delinquency"} <= set(pool["section"])
+    # every roll-forward of the report foots: pool, notes (and the trust's reserve)
+    found = rollforwards(html)
+    assert len(found) >= 4 and [f for f in found if f[1] != f[2]] == []
+    # the full check table is not the investor's
+    assert "snapshot.keys_not_null" not in html
+
+
+def test_an_internal_operations_report_is_published_beside_each_package(pipeline):
+    publish = pipeline[0] / "publish"
+    for vehicle in ("wh1", "trust1"):
+        report = publish / vehicle / "2025-09" / "internal" / "v1" / "operations_report.html"
+        text = report.read_text()
+        assert "Internal: not for investors" in text and "snapshot.keys_not_null" in text
+        manifest = json.loads((publish / vehicle / "2025-09" / "v1" / "manifest.json").read_text())
+        assert "operations_report.html" not in manifest["files"]
+    outbox = pipeline[0] / "var" / "outbox"
+    assert not any("operations_report" in m.read_text() for m in outbox.glob("*.eml"))
 
 
 def test_investors_are_notified_once_per_version(pipeline):
     root, settings, instance, _ = pipeline
     outbox = root / "var" / "outbox"
     messages = sorted(outbox.glob("*.eml"))
-    # wh1: one investor x 9 periods; trust1: two investors x 3 periods (from 2025-07)
-    assert len(messages) == 9 + 2 * 3
+    # wh1: one investor x 8 periods; trust1: two investors x 8 periods (both from 2025-02)
+    assert len(messages) == 8 + 2 * 8
     text = messages[0].read_text()
     assert "investor package" in text and "/v1/" in text
     assert run_period(settings, "2025-09", instance).success
