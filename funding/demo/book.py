@@ -23,7 +23,7 @@ GRADE_BANKRUPTCY = np.array([0.3, 0.6, 1.0, 1.5, 2.2])
 # Seasoning: young accounts miss more often (loss curves peak in the second
 # year on book). Multiples of the miss chance by months on book, up to 12,
 # up to 24, and after.
-SEASONING_MISS = ((12, 1.6), (24, 1.2), (None, 0.85))
+SEASONING_MISS = ((12, 2.2), (24, 1.3), (None, 0.8))
 
 # Payment behaviour: pays the statement balance, pays some of it, pays the minimum.
 FULL_PAYER, REVOLVER, MIN_PAYER = 0, 1, 2

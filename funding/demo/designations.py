@@ -10,8 +10,9 @@ the month after (their YAML files say `first_period_end` accordingly):
   `ADD_ON_SHARE` of the trust's principal at closing, and as much again as
   the trust fell below that size;
 - the warehouse takes `WAREHOUSE_SHARE` of the seasoned accounts left at
-  its closing and every new account from its opening day on, so it grows
-  (and draws on its facility) as new accounts build their balances;
+  its closing and `NEW_ACCOUNT_SHARE` of the new accounts from their opening
+  day on, so it grows (and draws on its facility) as new accounts build their
+  balances; the other new accounts stay with the seller;
 - the seller repurchases from the warehouse a few accounts that reach 60 or
   more days past due (`REPURCHASE_P` a month), as of the next month;
 - a charged-off account leaves its vehicle once its recoveries have stopped
@@ -36,6 +37,7 @@ from funding.demo.units import to_date
 
 TRUST_SHARE = 0.6
 WAREHOUSE_SHARE = 1.0
+NEW_ACCOUNT_SHARE = 1.0
 SEASONED_MONTHS = 6  # months on book an account needs to be taken at a closing or add-on
 ADD_ON_SHARE = 0.02
 REPURCHASE_P = 0.05
@@ -73,7 +75,9 @@ class DesignationBook:
         n = accounts.count
         if m < 0:
             return  # history: the vehicles close at the end of the first reported month
-        new = np.flatnonzero((accounts.open_month == m) & (self.vehicle == ""))
+        new = np.flatnonzero(
+            (accounts.open_month == m) & (self.vehicle == "") & (rng.random(n) < NEW_ACCOUNT_SHARE)
+        )
         self._designate(accounts, new, warehouse, accounts.open_day[new])
 
         eligible = (

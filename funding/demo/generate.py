@@ -54,7 +54,7 @@ class SeedConfig:
     accounts: int = 20_000
     months: int = 15
     first_period: Period = Period(2025, 1)
-    seed: int = 7
+    seed: int = 16  # the demo's; see tests/funding/demo/test_realism.py
     vehicles: tuple[str, ...] = ("wh1", "trust1")
     scenario: str = "base"  # funding.demo.scenario.SCENARIOS
     history_months: int = HISTORY_MONTHS

@@ -37,5 +37,5 @@ def scenario(name: str) -> Scenario:
     if name == "base":
         return Scenario("base")
     if name == "stress":
-        return Scenario("stress", shock_month=2, miss=4.0, cure=0.5, bankruptcy=12.0, purchases=0.6)
+        return Scenario("stress", shock_month=2, miss=3.0, cure=0.6, bankruptcy=8.0, purchases=0.6)
     raise ValueError(f"unknown demo scenario {name!r}; expected one of {', '.join(SCENARIOS)}")
