@@ -599,19 +599,20 @@ def _seller_interest_trigger(config: StructureConfig):
 
 def _seller_interest_test_section(
     config: StructureConfig, summary: Mapping[str, object], order: int
-) -> pl.DataFrame | None:
+) -> pl.DataFrame:
     """The minimum seller's interest test: the pool's principal at the period
     end less the invested amount before this period's payments, against the
-    trigger's share of that invested amount."""
+    trigger's share of that invested amount (a trust without such a trigger
+    is held to a seller's interest of at least zero, so an invested amount
+    above the pool still reads as a failed test)."""
     trigger = _seller_interest_trigger(config)
-    if trigger is None:
-        return None
+    op, threshold = ("<", Decimal(0)) if trigger is None else (trigger.op, trigger.threshold)
     invested = int(summary["invested_beginning_cents"])
     ending = summary["pool_ending_principal_cents"]
     seller = None if ending is None else int(ending) - invested
-    required = to_cents(Fraction(trigger.threshold) * invested, config.rounding)
+    required = to_cents(Fraction(threshold) * invested, config.rounding)
     ratio = _exact(summary["seller_interest_to_invested"])
-    passed = ratio is not None and not _breached(trigger.op, ratio, Fraction(trigger.threshold))
+    passed = ratio is not None and not _breached(op, ratio, Fraction(threshold))
     return section_frame(
         "seller_interest",
         order,
@@ -623,7 +624,7 @@ def _seller_interest_test_section(
                 "required": [required],
                 "headroom": [None if seller is None else seller - required],
                 "ratio": [_ratio_text(ratio)],
-                "minimum": [str(trigger.threshold)],
+                "minimum": [str(threshold)],
                 "result": ["Pass" if passed else "FAILED" if ratio is not None else NO_VALUE],
             },
             schema={

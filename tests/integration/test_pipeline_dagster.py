@@ -193,6 +193,24 @@ def test_report_prints_the_packages_parquet_figures(pipeline, vehicle):
     assert "snapshot.keys_not_null" not in html
 
 
+def test_every_page_of_the_published_pdf_has_body_text_and_ink(pipeline, tmp_path):
+    import subprocess
+
+    from tests.reports.test_report import _ink, pages_without_body
+
+    package = pipeline[0] / "publish" / "trust1" / "2025-09" / "v1"
+    html = (package / "investor_report.html").read_text()
+    pdf = (package / "investor_report.pdf").read_bytes()
+    assert pages_without_body(html, pdf, tmp_path) == []
+    subprocess.run(
+        ["pdftoppm", "-r", "30", "-png", str(package / "investor_report.pdf"), str(tmp_path / "p")],
+        check=True,
+        capture_output=True,
+    )
+    images = sorted(tmp_path.glob("p*.png"))
+    assert len(images) > 5 and all(_ink(image)[0] > 0.002 for image in images)
+
+
 def test_an_internal_operations_report_is_published_beside_each_package(pipeline):
     publish = pipeline[0] / "publish"
     for vehicle in ("wh1", "trust1"):

@@ -509,3 +509,27 @@ def test_the_report_states_data_quality_in_plain_words():
     )
     # the full check table is for the operations report, not the investor's
     assert "snapshot.keys_not_null" not in " ".join(sections["text"].drop_nulls().to_list())
+
+
+@pytest.mark.parametrize("with_trigger", [True, False], ids=["7% minimum", "no minimum configured"])
+def test_a_trust_invested_beyond_its_pool_fails_the_seller_interest_test_plainly(with_trigger):
+    config = trust_config() if with_trigger else trust_config(triggers=[])
+    # invested 70,000,000 against a pool of 60,000,000 (59,000,000 at the end)
+    frame, result = figures_of(
+        config, april_pool(beginning_principal=60 * MILLION, ending_principal=59 * MILLION)
+    )
+    test = "Minimum seller's interest"
+    assert cell(frame, "seller_interest", test, "Seller's interest") == Decimal("-11000000.00")
+    required = Decimal("4900000.00") if with_trigger else Decimal("0.00")
+    assert cell(frame, "seller_interest", test, "Required minimum") == required
+    assert cell(frame, "seller_interest", test, "Headroom") == Decimal("-11000000.00") - required
+    assert cell(frame, "seller_interest", test, "Result") == "FAILED"
+    assert cell(frame, "invested", "Seller's interest", "Beginning of period") == Decimal(
+        "-10000000.00"
+    )
+    # the investor share is capped at 100%: the investor cannot own more than the pool
+    assert cell(frame, "allocation_percentage", "Investor percentage", "This period") == Decimal(
+        "1.000000000000"
+    )
+    if with_trigger:
+        assert result.state.status == "early_amortization"
