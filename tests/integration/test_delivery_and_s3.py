@@ -78,20 +78,23 @@ def test_packages_go_to_s3_and_investors_get_working_links_once(tmp_path, ledger
     assert package == sorted(
         f"packages/wh1/2025-02/{name}"
         for name in (
+            "internal/v1/operations_report.html",  # beside the package, not in it
             "latest.json",
             "v1/borrowing_base.parquet",
             "v1/investor_report.html",
             "v1/investor_report.pdf",
             "v1/loan_tape.csv",
             "v1/loan_tape.parquet",
+            "v1/loan_tape_dictionary.csv",
             "v1/manifest.json",
             "v1/pool_performance.parquet",
             "v1/waterfall.parquet",
         )
     )
-    # One message per investor (wh1 has one) per period, with presigned links that work.
-    assert len(inbox.messages) == 2
-    message = inbox.messages[-1]
+    # One message per investor per period (both vehicles report from 2025-02:
+    # wh1 has one investor, trust1 two), with presigned links that work.
+    assert len(inbox.messages) == 3
+    (message,) = [m for m in inbox.messages if m["To"].endswith("<agent@firstdemobank.example>")]
     assert message["To"].endswith("<agent@firstdemobank.example>")
     assert "2025-02 v1" in message["Subject"]
     body = message.get_payload(decode=True).decode()
@@ -108,7 +111,7 @@ def test_packages_go_to_s3_and_investors_get_working_links_once(tmp_path, ledger
         assert fetched == stored
     # A re-run publishes nothing new and sends nothing.
     assert run_period(settings, "2025-02", instance).success
-    assert len(inbox.messages) == 2
+    assert len(inbox.messages) == 3
     assert len(s3.client().list_objects_v2(Bucket=bucket)["Contents"]) == len(keys)
 
 
