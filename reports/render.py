@@ -344,7 +344,7 @@ def _cell(key: str, figure: dict[str, Any]) -> Cell:
     text = format_value(unit, figure["amount"], figure["ratio"], figure["count"], figure["text"])
     classes = ["txt" if unit == "text" else "num", unit]
     value = {"usd": figure["amount"], "ratio": figure["ratio"], "count": figure["count"]}.get(unit)
-    if value is not None and value < 0:
+    if value is not None and value < 0 and text.startswith("-"):
         classes.append("neg")
     if unit == "text" and text.strip().lower() in STATUS_CLASSES:
         classes.append(STATUS_CLASSES[text.strip().lower()])

@@ -131,7 +131,10 @@ def format_value(
     if unit == "usd":
         return "" if amount is None else f"{amount:,.2f}"
     if unit == "ratio":
-        return "" if ratio is None else f"{ratio * 100:.2f}%"
+        if ratio is None:
+            return ""
+        shown = f"{ratio * 100:.2f}%"
+        return "0.00%" if shown == "-0.00%" else shown  # a share that rounds to nothing has no sign
     if unit == "count":
         return "" if count is None else f"{count:,}"
     if unit == "text":

@@ -961,6 +961,26 @@ def test_numbers_print_as_written_by_hand(html):
     assert cells[(pool, "ratios", "Monthly payment rate", "This period")] == "19.23%"
     assert cells[(pool, "ratios", "Net charge-off rate (annualised)", "This period")] == "5.41%"
     assert cells[(pool, "rollforward", "Principal", "Ending")] == "152,141,885.65"
+    # a tiny negative share (a credit balance) rounds to 0.00%, without a sign
+    tiny = render_html(
+        report_data(
+            pool_figures=published(
+                section_frame(
+                    "stratification_balance",
+                    10,
+                    "Stratification by balance",
+                    pl.DataFrame({"band": ["Credit balance"], "pct": ["-0.00002"]}),
+                    "band",
+                    {"pct": ("% of balance", "ratio")},
+                )
+            ),
+            waterfall_figures=None,
+            borrowing_base=None,
+        )
+    )
+    assert dict(parse(tiny).figures) == {
+        (pool, "stratification_balance", "Credit balance", "% of balance"): "0.00%"
+    }
     assert cells[(waterfall, "triggers", "Borrowing base deficiency ($)", "Value")] == "21,793.61"
     assert cells[(waterfall, "triggers", "3-month average excess spread", "Value")] == (
         "n/a (needs 3 months)"
