@@ -12,6 +12,9 @@ from assets.stage import Step, vehicle_asset
 from funding.ledger.restatements import RestatementLog, restatement_reason
 from funding.ledger.snapshot import pool_members
 from funding.outputs.package import (
+    Amortization,
+    WaterfallPeriod,
+    amortization_onset,
     certificate_table,
     manifest_fields,
     package_files,
@@ -19,6 +22,7 @@ from funding.outputs.package import (
     waterfall_figures,
 )
 from funding.outputs.publish import data_files_digest, latest_manifest, publish_package
+from funding.outputs.publish.layout import operations_report_key
 from funding.outputs.tape import build_tape, tape_control_totals, tape_parquet_bytes
 from funding.storage.tables import (
     BORROWING_BASE_ALLOCATION,
@@ -26,7 +30,9 @@ from funding.storage.tables import (
     DATA_QUALITY,
     DELINQUENCY,
     ELIGIBILITY,
+    INVESTOR_ALLOCATION,
     LOAN_TAPE,
+    NOTE_INTEREST,
     PACKAGE,
     POOL_PERFORMANCE,
     POOL_ROLLFORWARD,
@@ -42,7 +48,9 @@ from funding.storage.tables import (
     WATERFALL_OPENING,
     WATERFALL_STATE,
     WATERFALL_STATEMENT,
+    WATERFALL_SUMMARY,
 )
+from funding.structure.triggers import EARLY_AMORTIZATION
 from funding.vehicle_config import VehicleConfig
 
 POOL_TABLES = [
@@ -54,7 +62,17 @@ POOL_TABLES = [
     ROLL_RATES,
     TRENDS,
 ]
-WATERFALL_TABLES = [WATERFALL_STATEMENT, TRIGGER_TESTS, WATERFALL_OPENING, WATERFALL_STATE]
+WATERFALL_TABLES = [
+    WATERFALL_STATEMENT,
+    TRIGGER_TESTS,
+    WATERFALL_OPENING,
+    WATERFALL_STATE,
+    WATERFALL_SUMMARY,
+    INVESTOR_ALLOCATION,
+    NOTE_INTEREST,
+]
+EXCESS_SPREAD_MONTHS = 3
+ALL_PERIODS = 10_000
 
 
 def build_publishing_assets(
@@ -133,13 +151,7 @@ def _package(config: VehicleConfig, partitions_def, code_version: str) -> dg.Ass
                 read(TRENDS),
                 data_quality,
             ),
-            waterfall_figures(
-                read(WATERFALL_STATEMENT),
-                read(TRIGGER_TESTS),
-                read(WATERFALL_OPENING),
-                read(WATERFALL_STATE),
-                {note.class_: note.initial_balance_cents for note in config.notes},
-            )
+            waterfall_figures(config, _waterfall_period(step, config))
             if config.has_notes
             else None,
             certificate_table(read(BORROWING_BASE_CERTIFICATE))
@@ -168,6 +180,8 @@ def _package(config: VehicleConfig, partitions_def, code_version: str) -> dg.Ass
             )
 
         target = step.resources.publisher.target
+        from reports import operations_report_html
+
         cutoff = read(SNAPSHOT_WINDOW)["cutoff"]
         previous = latest_manifest(target, config.id, step.period)
         reason = restatement_reason(
@@ -194,6 +208,18 @@ def _package(config: VehicleConfig, partitions_def, code_version: str) -> dg.Ass
             given_rows=files.rows,
         )
         step.tables.write(PACKAGE, result.record())
+        operations_key = operations_report_key(config.id, step.period, result.version)
+        target.write(
+            operations_key,
+            operations_report_html(
+                vehicle_id=config.id,
+                vehicle_name=config.name,
+                period_end=step.period.end,
+                version=result.version,
+                data_sha256=data_sha256,
+                data_quality=data_quality,
+            ).encode("utf-8"),
+        )
         report_key = result.keys.get("investor_report.html")
         return dg.MaterializeResult(
             metadata={
@@ -204,8 +230,44 @@ def _package(config: VehicleConfig, partitions_def, code_version: str) -> dg.Ass
                 if report_key
                 else dg.MetadataValue.text("-"),
                 "manifest": dg.MetadataValue.text(target.uri(result.keys["manifest.json"])),
+                "operations_report": dg.MetadataValue.text(target.uri(operations_key)),
                 "location": dg.MetadataValue.text(result.location),
             }
         )
 
     return investor_package
+
+
+def _waterfall_period(step: Step, config: VehicleConfig) -> WaterfallPeriod:
+    """The waterfall tables of the period, with the history the report
+    needs: three months of excess spread, the balances at closing (the
+    first period's opening state) and since when the vehicle amortizes."""
+    read = step.tables.read
+    states = step.tables.history(WATERFALL_STATE, ALL_PERIODS)
+    onset = amortization_onset(states)
+    amortization = None
+    if onset is not None:
+        caused = ()
+        if states[-1][1].status == EARLY_AMORTIZATION:
+            caused = tuple(
+                t["name"]
+                for t in read(TRIGGER_TESTS, onset).to_dicts()
+                if t["breached"] and t["effect"] == EARLY_AMORTIZATION
+            )
+        amortization = Amortization(onset, caused)
+    first = step.tables.read_optional(WATERFALL_OPENING, config.first_period or step.period)
+    opening = read(WATERFALL_OPENING)
+    return WaterfallPeriod(
+        statement=read(WATERFALL_STATEMENT),
+        triggers=read(TRIGGER_TESTS),
+        opening=opening,
+        closing=read(WATERFALL_STATE),
+        summaries=[
+            (period, frame.to_dicts()[0])
+            for period, frame in step.tables.history(WATERFALL_SUMMARY, EXCESS_SPREAD_MONTHS)
+        ],
+        allocation=read(INVESTOR_ALLOCATION),
+        note_interest=read(NOTE_INTEREST),
+        original_balances=(first or opening).note_balances,
+        amortization=amortization,
+    )

@@ -16,12 +16,15 @@ from funding.storage.tables import (
     BORROWING_BASE_CERTIFICATE,
     BORROWING_BASE_LINES,
     ELIGIBILITY,
+    INVESTOR_ALLOCATION,
+    NOTE_INTEREST,
     POOL_PERFORMANCE,
     SNAPSHOT,
     TRIGGER_TESTS,
     WATERFALL_OPENING,
     WATERFALL_STATE,
     WATERFALL_STATEMENT,
+    WATERFALL_SUMMARY,
 )
 from funding.structure.borrowing_base import (
     borrowing_base_of,
@@ -32,6 +35,11 @@ from funding.structure.borrowing_base import (
 from funding.structure.eligibility import evaluate_eligibility, ineligibility_reason_counts
 from funding.structure.waterfall import run_waterfall
 from funding.structure.waterfall.inputs import opening_state_for, period_inputs, trigger_tests_frame
+from funding.structure.waterfall.summary import (
+    investor_allocation,
+    note_interest,
+    waterfall_summary,
+)
 from funding.vehicle_config import VehicleConfig
 
 STATEMENT_MONEY = ("due_cents", "paid_cents", "shortfall_cents", "from_reserve_cents")
@@ -126,7 +134,15 @@ def _waterfall_asset(config: VehicleConfig, partitions_def) -> dg.AssetsDefiniti
         "waterfall",
         partitions_def=partitions_def,
         reads=reads,
-        writes=[WATERFALL_STATEMENT, TRIGGER_TESTS, WATERFALL_OPENING, WATERFALL_STATE],
+        writes=[
+            WATERFALL_STATEMENT,
+            TRIGGER_TESTS,
+            WATERFALL_OPENING,
+            WATERFALL_STATE,
+            WATERFALL_SUMMARY,
+            INVESTOR_ALLOCATION,
+            NOTE_INTEREST,
+        ],
         checks=[
             (
                 "waterfall_invariants",
@@ -145,12 +161,20 @@ def _waterfall_asset(config: VehicleConfig, partitions_def) -> dg.AssetsDefiniti
         # Without a configured first period, the first period run starts from the config.
         if first is None and previous_state is None and not earlier_states(step):
             first = step.period
-        previous = opening_state_for(config, config.id, step.period, first, previous_state)
+        performance = step.tables.read(POOL_PERFORMANCE).to_dicts()[0]
+        previous = opening_state_for(
+            config,
+            config.id,
+            step.period,
+            first,
+            previous_state,
+            pool_at_closing_cents=int(performance["beginning_principal_cents"]),
+        )
         lines = step.tables.read(BORROWING_BASE_LINES) if config.facility is not None else None
         inputs = period_inputs(
             config,
             step.period,
-            step.tables.read(POOL_PERFORMANCE).to_dicts()[0],
+            performance,
             step.resources.fixings.table,
             None if lines is None else borrowing_base_of(lines),
             config.facility.draw_policy if config.facility else "max_available",
@@ -162,6 +186,9 @@ def _waterfall_asset(config: VehicleConfig, partitions_def) -> dg.AssetsDefiniti
         step.tables.write(TRIGGER_TESTS, triggers)
         step.tables.write(WATERFALL_STATE, result.state)
         step.tables.write(WATERFALL_OPENING, result.opening)
+        step.tables.write(WATERFALL_SUMMARY, waterfall_summary(config, inputs, result))
+        step.tables.write(INVESTOR_ALLOCATION, investor_allocation(config, inputs, result))
+        step.tables.write(NOTE_INTEREST, note_interest(config, inputs, result))
         state = result.state
         return dg.MaterializeResult(
             metadata={

@@ -59,7 +59,8 @@ def merge_outcomes(name: str, outcomes: Sequence[CheckOutcome], blocking: bool) 
 
 
 def data_quality_summary(outcomes: Sequence[CheckOutcome]) -> pl.DataFrame:
-    """check, severity, result, observed, threshold: one row per check."""
+    """check, severity, result, observed, threshold, summary (the on-call
+    sentence): one row per check."""
     return pl.DataFrame(
         {
             "check": [o.name for o in outcomes],
@@ -67,6 +68,7 @@ def data_quality_summary(outcomes: Sequence[CheckOutcome]) -> pl.DataFrame:
             "result": ["passed" if o.passed else "FAILED" for o in outcomes],
             "observed": [_text(o.observed) for o in outcomes],
             "threshold": [_text(o.expected) for o in outcomes],
+            "summary": [o.summary for o in outcomes],
         },
         schema={
             "check": pl.String,
@@ -74,6 +76,7 @@ def data_quality_summary(outcomes: Sequence[CheckOutcome]) -> pl.DataFrame:
             "result": pl.String,
             "observed": pl.String,
             "threshold": pl.String,
+            "summary": pl.String,
         },
     )
 

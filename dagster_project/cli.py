@@ -22,6 +22,7 @@ from dagster_project.settings import Settings
 
 def _add_seed(sub, settings: Settings) -> None:
     from funding.demo import SeedConfig
+    from funding.demo.scenario import SCENARIOS
 
     defaults = SeedConfig()
     parser = sub.add_parser(
@@ -37,6 +38,13 @@ def _add_seed(sub, settings: Settings) -> None:
     parser.add_argument(
         "--first-period", default=defaults.first_period.key, help="first month, YYYY-MM"
     )
+    parser.add_argument(
+        "--scenario",
+        default=defaults.scenario,
+        choices=SCENARIOS,
+        help="base: a healthy book; stress: a downturn from the third month that breaches "
+        "the trust's excess spread trigger (early amortization)",
+    )
     parser.set_defaults(handler=_seed)
 
 
@@ -50,11 +58,13 @@ def _seed(args, settings: Settings) -> int:
         months=args.months,
         seed=args.seed,
         first_period=Period.parse(args.first_period),
+        scenario=args.scenario,
     )
     report = seed_ledger(args.url, config)
     print(
         f"seeded {redact(args.url)}: {config.accounts:,} accounts, {config.months} months from "
-        f"{config.first_period}, {report.total_rows:,} rows in {report.seconds:.1f}s "
+        f"{config.first_period} ({config.scenario} scenario, after {config.history_months} months "
+        f"of history), {report.total_rows:,} rows in {report.seconds:.1f}s "
         f"({report.total_rows / max(report.seconds, 1e-9):,.0f} rows/s)"
     )
     key_file = settings.tape_key_file

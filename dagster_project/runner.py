@@ -305,10 +305,15 @@ def print_outputs(settings: Settings, reports: list[PeriodReport], total: float)
         print(f"latest period {last}:")
         print(f"  snapshot  {lake.uri(SNAPSHOT, SHARED, last)}")
         publisher = resources(settings)["publisher"].target
-        for vehicle in sorted(load_vehicles(settings.vehicles_dir)):
+        for vehicle, config in sorted(load_vehicles(settings.vehicles_dir).items()):
             package = lake.read_optional(PACKAGE, vehicle, last)
             if package is None:
-                print(f"  {vehicle:<9} no package for {last}")
+                why = (
+                    f": it reports from {config.first_period} (its closing is the month before)"
+                    if not config.reports(last)
+                    else ""
+                )
+                print(f"  {vehicle:<9} no package for {last}{why}")
                 continue
             report = package["files"].get("investor_report.html")
             where = publisher.uri(report) if report else "-"

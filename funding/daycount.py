@@ -128,3 +128,14 @@ def year_fraction(start: date, end: date, convention: str) -> Fraction:
     if start > end:
         return -compute(end, start)
     return compute(start, end)
+
+
+def accrual_days(start: date, end: date, convention: str) -> int:
+    """The days a period counts under `convention`, as statements print them:
+    30/360 and 30E/360 count 30-day months (`year_fraction` x 360), the
+    actual conventions count calendar days."""
+    if convention in (THIRTY_360, THIRTY_E_360):
+        days = year_fraction(start, end, convention) * 360
+        return int(days)  # always whole: 360 x (a count of days / 360)
+    _convention_function(convention)
+    return _actual_days(_require_plain_date(start, "start"), _require_plain_date(end, "end"))

@@ -6,6 +6,14 @@ self-contained HTML file (inline CSS, inline SVG charts) and its PDF.
 """
 
 from reports.data import ReportData
+from reports.operations import operations_report_html
 from reports.render import environment, investor_documents, render_html, render_pdf
 
-__all__ = ["ReportData", "environment", "investor_documents", "render_html", "render_pdf"]
+__all__ = [
+    "ReportData",
+    "environment",
+    "investor_documents",
+    "operations_report_html",
+    "render_html",
+    "render_pdf",
+]

@@ -104,11 +104,26 @@ def _value_ticks(values: Sequence[float], include_zero: bool = True) -> list[flo
     return nice_ticks(lo, hi)
 
 
+def distinct_decimals(
+    ticks: Sequence[float], text: Callable[[float, int], str], first: int = 0
+) -> int:
+    """The fewest decimals (from `first`) that give every tick its own label."""
+    for decimals in range(first, 7):
+        if len({text(t, decimals) for t in ticks}) == len(ticks):
+            return decimals
+    return 6
+
+
 def percent_formatter(ticks: Sequence[float]) -> Callable[[float], str]:
-    """Tick labels for fractions of 1, with as many decimals as the step needs."""
+    """Tick labels for fractions of 1, with as many decimals as the step needs
+    and never two ticks with the same label."""
+
+    def text(v: float, decimals: int) -> str:
+        return f"{v * 100:.{decimals}f}%"
+
     step = abs(ticks[1] - ticks[0]) * 100 if len(ticks) > 1 else 1.0
-    decimals = 0 if step >= 1 else 1 if step >= 0.1 else 2
-    return lambda v: f"{v * 100:.{decimals}f}%"
+    decimals = distinct_decimals(ticks, text, 0 if step >= 1 else 1 if step >= 0.1 else 2)
+    return lambda v: text(v, decimals)
 
 
 def compact_money(value: float) -> str:
@@ -132,11 +147,12 @@ def money_formatter(ticks: Sequence[float]) -> Callable[[float], str]:
     if decimals and not all(abs(v * 10 - round(v * 10)) < 1e-9 for v in scaled):
         decimals = 2
 
-    def label(v: float) -> str:
+    def text(v: float, places: int) -> str:
         sign = "-" if v < 0 else ""
-        return f"{sign}${abs(v) / scale:,.{decimals}f}{suffix}"
+        return f"{sign}${abs(v) / scale:,.{places}f}{suffix}"
 
-    return label
+    decimals = distinct_decimals(ticks, text, decimals)
+    return lambda v: text(v, decimals)
 
 
 # ------------------------------------------------------------------ svg pieces
@@ -362,7 +378,9 @@ def _wrap(text: str, width: int) -> list[str]:
 # ------------------------------------------------------------------ report charts
 
 
-_AVERAGE_SUFFIX = re.compile(r"\s*\((?:3m|3-month) (?:avg|average)\)\s*$", re.IGNORECASE)
+_AVERAGE_SUFFIX = re.compile(
+    r"(?:\s*\((?:3m|3-month) (?:avg|average)\)|,\s*3-month average)\s*$", re.IGNORECASE
+)
 _PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -373,6 +391,22 @@ def period_tick(label: str, first: bool) -> str:
         return label
     month = MONTHS[int(match[2]) - 1]
     return f"{month}\n{match[1]}" if first or match[2] == "01" else month
+
+
+def period_ticks(labels: Sequence[str]) -> list[str]:
+    """Tick texts of consecutive periods: the year under the first, under
+    January and under a month name already shown, so no two ticks read alike."""
+    ticks: list[str] = []
+    months: set[str] = set()
+    for i, label in enumerate(labels):
+        tick = period_tick(label, i == 0)
+        month = tick.split("\n", 1)[0]
+        match = _PERIOD.match(label)
+        if match and month in months and "\n" not in tick:
+            tick = f"{tick}\n{match[1]}"
+        months.add(month)
+        ticks.append(tick)
+    return ticks
 
 
 def trend_chart(
@@ -396,14 +430,51 @@ def trend_chart(
             )
         )
     step = max(1, math.ceil(len(periods) / 14))
-    ticks = [(float(i), period_tick(p, i == 0)) for i, p in enumerate(periods) if i % step == 0]
+    shown = [(i, p) for i, p in enumerate(periods) if i % step == 0]
+    ticks = list(
+        zip((float(i) for i, _ in shown), period_ticks([p for _, p in shown]), strict=True)
+    )
     return line_chart(
-        "Headline ratios, monthly trend",
+        f"Headline ratios, monthly trend: {group_caption(columns)}",
         series,
         ticks,
         (0.0, float(max(len(periods) - 1, 0))),
         percent_formatter,
     )
+
+
+# Rates at or above this (payment rate, yield) are drawn apart from those
+# below it (losses, delinquency), so neither flattens the other.
+HIGH_SCALE = 0.12
+
+
+def split_by_scale(
+    columns: Sequence[tuple[str, Sequence[float | None]]],
+) -> list[list[tuple[str, Sequence[float | None]]]]:
+    """The series in two groups by the size of their ratio's values, each
+    3-month average with its ratio; empty groups are dropped."""
+    peaks: dict[str, float] = {}
+    for name, values in columns:
+        base = _AVERAGE_SUFFIX.sub("", name)
+        peaks[base] = max([peaks.get(base, 0.0), *(abs(v) for v in values if v is not None)])
+    high = [c for c in columns if peaks[_AVERAGE_SUFFIX.sub("", c[0])] >= HIGH_SCALE]
+    low = [c for c in columns if peaks[_AVERAGE_SUFFIX.sub("", c[0])] < HIGH_SCALE]
+    return [group for group in (high, low) if group]
+
+
+def group_caption(columns: Sequence[tuple[str, Sequence[float | None]]]) -> str:
+    """'Monthly payment rate and portfolio yield (annualised)' for a group."""
+    bases = list(dict.fromkeys(_AVERAGE_SUFFIX.sub("", name) for name, _ in columns))
+    if not bases:
+        return ""
+    rest = [b[:1].lower() + b[1:] for b in bases[1:]]
+    return " and ".join([", ".join([bases[0], *rest[:-1]]), *rest[-1:]]) if rest else bases[0]
+
+
+VINTAGE_CAPTION = (
+    "Cumulative net charge-offs (net of recoveries: a curve dips when a month's "
+    "recoveries exceed its charge-offs), % of original credit limit, by months on book"
+)
 
 
 def vintage_chart(
@@ -428,7 +499,7 @@ def vintage_chart(
         ticks, domain = [], (0.0, 0.0)
     x_ticks = [(t, f"{t:g}") for t in ticks]
     return line_chart(
-        "Vintage curves by months on book",
+        "Vintage cumulative net charge-offs by months on book",
         series,
         x_ticks,
         domain,

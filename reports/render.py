@@ -22,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from funding.outputs.figures import format_value
+from funding.outputs.labels import BUCKET_LABELS
 from reports import charts
 from reports.data import ReportData
 from reports.projections import projections_view
@@ -31,6 +32,9 @@ TEMPLATE = "report.html.j2"
 PAGE_SIZES = {"A4": "A4", "letter": "letter"}
 MAX_TABLE_COLUMNS = 12  # wider sections are split into stacked tables
 POOL_FRAME = "pool_performance"
+TREND_MONTHS = 13
+# Delinquency rows the bar chart leaves out: it shows the past-due buckets.
+NOT_DELINQUENT = frozenset({BUCKET_LABELS["current"], BUCKET_LABELS["charged_off"]})
 WATERFALL_FRAME = "waterfall"
 KIND_LABELS = {
     "warehouse": "Warehouse facility",
@@ -48,7 +52,11 @@ STATUS_CLASSES = {
     "fail": "status-fail",
     "failed": "status-fail",
     "breached": "status-fail",
+    "n/a (needs 3 months)": "status-na",
+    "n/a": "status-na",
 }
+# What a column header says about its figures' unit.
+UNIT_SUFFIXES = {"usd": "$", "ratio": "%"}
 CERTIFICATE_LABELS = {
     "pool_principal": "Pool principal balance",
     "ineligible_principal": "Less: ineligible principal",
@@ -80,8 +88,9 @@ class Cell:
 
 @dataclass(frozen=True)
 class Column:
-    name: str
+    name: str  # the figures' `column` label
     numeric: bool
+    title: str = ""  # the header: the label and its unit, e.g. "Beginning ($)"
 
 
 @dataclass(frozen=True)
@@ -98,13 +107,19 @@ class Table:
 
 
 @dataclass(frozen=True)
+class Chart:
+    caption: str
+    svg: Markup
+
+
+@dataclass(frozen=True)
 class Section:
     key: str
     anchor: str
     title: str
     frame: str
     tables: tuple[Table, ...]
-    chart: Markup | None
+    charts: tuple[Chart, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -268,7 +283,7 @@ def figure_sections(frame: pl.DataFrame, frame_name: str, prefix: str) -> tuple[
                 title=title,
                 frame=frame_name,
                 tables=_tables(key, part),
-                chart=_chart(key, part),
+                charts=_charts(key, part),
             )
         )
     return tuple(sections)
@@ -307,7 +322,10 @@ def _tables(key: str, part: pl.DataFrame) -> tuple[Table, ...]:
         chunk = columns[start : start + size]
         tables.append(
             Table(
-                columns=tuple(Column(c, bool(units[c]) and "text" not in units[c]) for c in chunk),
+                columns=tuple(
+                    Column(c, bool(units[c]) and "text" not in units[c], header_title(c, units[c]))
+                    for c in chunk
+                ),
                 rows=tuple(Row(r, tuple(cells.get((r, c)) for c in chunk)) for r in rows),
                 classes=f"figures {width}",
             )
@@ -315,12 +333,21 @@ def _tables(key: str, part: pl.DataFrame) -> tuple[Table, ...]:
     return tuple(tables)
 
 
+def header_title(label: str, units: set[str]) -> str:
+    """A column's header: its label and the unit of its figures, "Balance ($)",
+    "% of balance" (already says it), "Value ($ or %)" for a mixed column."""
+    marks = [UNIT_SUFFIXES[u] for u in ("usd", "ratio") if u in units]
+    if not marks or (marks == ["%"] and "%" in label):
+        return label
+    return f"{label} ({' or '.join(marks)})"
+
+
 def _cell(key: str, figure: dict[str, Any]) -> Cell:
     unit = figure["unit"]
     text = format_value(unit, figure["amount"], figure["ratio"], figure["count"], figure["text"])
     classes = ["txt" if unit == "text" else "num", unit]
     value = {"usd": figure["amount"], "ratio": figure["ratio"], "count": figure["count"]}.get(unit)
-    if value is not None and value < 0:
+    if value is not None and value < 0 and text.startswith("-"):
         classes.append("neg")
     if unit == "text" and text.strip().lower() in STATUS_CLASSES:
         classes.append(STATUS_CLASSES[text.strip().lower()])
@@ -341,14 +368,16 @@ def _float(value: Decimal | int | None) -> float | None:
     return None if value is None else float(value)
 
 
-def _chart(key: str, part: pl.DataFrame) -> Markup | None:
+def _charts(key: str, part: pl.DataFrame) -> tuple[Chart, ...]:
     if key == "trend":
-        return _trend_chart(part)
+        return _trend_charts(part)
     if key == "delinquency":
-        return _delinquency_chart(part)
+        chart = _delinquency_chart(part)
+        return () if chart is None else (Chart("Delinquent receivables by bucket ($)", chart),)
     if key == "vintage":
-        return _vintage_chart(part)
-    return None
+        chart = _vintage_chart(part)
+        return () if chart is None else (Chart(charts.VINTAGE_CAPTION, chart),)
+    return ()
 
 
 def _grid(part: pl.DataFrame, unit: str) -> tuple[list[str], list[str], dict]:
@@ -366,12 +395,18 @@ def _grid(part: pl.DataFrame, unit: str) -> tuple[list[str], list[str], dict]:
     )
 
 
-def _trend_chart(part: pl.DataFrame) -> Markup | None:
+def _trend_charts(part: pl.DataFrame) -> tuple[Chart, ...]:
+    """The trend in two charts by scale (payment rate and yield apart from
+    losses and delinquency), over the months the table has; legends are the
+    table's column labels."""
     periods, columns, values = _grid(part, "ratio")
     if not columns:
-        return None
-    return charts.trend_chart(
-        periods, [(c, [values.get((p, c)) for p in periods]) for c in columns]
+        return ()
+    series = [(c, [values.get((p, c)) for p in periods]) for c in columns]
+    span = f"{len(periods)} of {TREND_MONTHS} months"
+    return tuple(
+        Chart(f"{charts.group_caption(group)}, {span}", charts.trend_chart(periods, group))
+        for group in charts.split_by_scale(series)
     )
 
 
@@ -380,7 +415,8 @@ def _delinquency_chart(part: pl.DataFrame) -> Markup | None:
     if not columns:
         return None
     column = "Amount" if "Amount" in columns else columns[0]
-    return charts.delinquency_chart([(b, values.get((b, column))) for b in buckets])
+    delinquent = [b for b in buckets if b not in NOT_DELINQUENT]
+    return charts.delinquency_chart([(b, values.get((b, column))) for b in delinquent])
 
 
 def _vintage_chart(part: pl.DataFrame) -> Markup | None:

@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 
 from funding.demo.book import (
+    BACK_BOOK_MONTHS,
     CHANNEL_SHARE,
     CHANNELS,
     FULL_PAYER,
@@ -18,7 +19,9 @@ from funding.demo.book import (
     GRADE_LIMIT,
     GRADE_SHARE,
     GRADES,
+    MAX_NEW_SHARE,
     MIN_PAYER,
+    NEW_ACCOUNTS_PER_MONTH,
     PLUS_PRODUCT_SHARE,
     REVOLVER,
     REVOLVER_SHARE,
@@ -35,7 +38,7 @@ class Accounts:
     also the id of its customer."""
 
     ids: np.ndarray
-    open_month: np.ndarray  # index of the simulated month the account opens in
+    open_month: np.ndarray  # month index from the first reported month (negative: before it)
     open_day: np.ndarray  # day number
     grade: np.ndarray  # index into GRADES
     fico: np.ndarray
@@ -86,21 +89,37 @@ class Accounts:
         )
 
 
-def originate(rng: np.random.Generator, count: int, periods: list[Period]) -> Accounts:
-    """Draw `count` accounts opening over `periods`."""
+def originate(
+    rng: np.random.Generator, count: int, first_period: Period, history: int, months: int
+) -> Accounts:
+    """Draw `count` accounts: a seasoned back book opened over the
+    `BACK_BOOK_MONTHS` before `first_period`, and new originations,
+    `NEW_ACCOUNTS_PER_MONTH` of the book each reported month (at most
+    `MAX_NEW_SHARE` of it in all). Accounts opened before the simulated
+    `history` months start it open, with nothing owed.
+
+    `open_month` counts months from `first_period` (negative: before it)."""
     n = count
-    months = len(periods)
-    # A launch cohort in the first quarter, then steady monthly originations.
-    weights = np.ones(months)
-    weights[: min(3, months)] = 4.0
-    open_month = rng.choice(months, size=n, p=weights / weights.sum())
-    open_day = np.array([day_number(p.start) for p in periods])[open_month] + rng.integers(0, 28, n)
+    back_months = np.arange(-BACK_BOOK_MONTHS, 0)
+    new_months = np.arange(0, months)
+    new_share = min(NEW_ACCOUNTS_PER_MONTH * months, MAX_NEW_SHARE)
+    weights = np.concatenate(
+        [
+            np.full(len(back_months), (1 - new_share) / len(back_months)),
+            np.full(len(new_months), new_share / max(len(new_months), 1)),
+        ]
+    )
+    open_month = rng.choice(np.concatenate([back_months, new_months]), size=n, p=weights)
+    month_start = {m: day_number(first_period.plus(int(m)).start) for m in np.unique(open_month)}
+    open_day = np.array([month_start[m] for m in open_month], dtype=np.int64) + rng.integers(
+        0, 28, n
+    )
     grade = rng.choice(5, size=n, p=GRADE_SHARE)
     fico = np.clip(np.rint(rng.normal(GRADE_FICO[grade], 22)), 300, 850).astype(np.int64)
     fico_missing = rng.random(n) < 0.02
     whole_dollars = rounded(np.exp(rng.normal(11.0, 0.5, n)))
     credit_limit = (
-        (np.rint(GRADE_LIMIT[grade] * np.exp(rng.normal(0, 0.35, n)) / 10_000) * 10_000)
+        (np.rint(GRADE_LIMIT[grade] * np.exp(rng.normal(0, 0.25, n)) / 10_000) * 10_000)
         .astype(np.int64)
         .clip(50_000, 3_000_000)
     )

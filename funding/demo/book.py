@@ -12,11 +12,18 @@ import numpy as np
 GRADES = np.array(list("ABCDE"))
 GRADE_SHARE = [0.22, 0.30, 0.24, 0.15, 0.09]
 GRADE_FICO = np.array([770, 725, 685, 645, 610])
-GRADE_LIMIT = np.array([1_200_000, 800_000, 450_000, 280_000, 160_000])
+GRADE_LIMIT = np.array([1_000_000, 650_000, 420_000, 300_000, 200_000])
 GRADE_APR = np.array([1899, 2299, 2699, 2999, 3399])
 GRADE_FULL_PAYER_SHARE = np.array([0.40, 0.32, 0.25, 0.18, 0.12])
-# Chance that a current account misses its payment (doubled for minimum payers).
-GRADE_MISS = np.array([0.004, 0.008, 0.016, 0.03, 0.05])
+# Chance that a current account misses its payment (doubled for minimum payers),
+# and the grade's multiple of the book's bankruptcy rate: losses come mostly
+# from the lower grades, as in a real book.
+GRADE_MISS = np.array([0.001, 0.004, 0.03, 0.065, 0.11])
+GRADE_BANKRUPTCY = np.array([0.3, 0.6, 1.0, 1.5, 2.2])
+# Seasoning: young accounts miss more often (loss curves peak in the second
+# year on book). Multiples of the miss chance by months on book, up to 12,
+# up to 24, and after.
+SEASONING_MISS = ((12, 2.2), (24, 1.3), (None, 0.8))
 
 # Payment behaviour: pays the statement balance, pays some of it, pays the minimum.
 FULL_PAYER, REVOLVER, MIN_PAYER = 0, 1, 2
@@ -68,6 +75,17 @@ _STATE_WEIGHTS = (
 )
 STATES = np.array([state for state, _ in _STATE_WEIGHTS])
 STATE_WEIGHT = np.array([weight for _, weight in _STATE_WEIGHTS])
+
+# The book: a back book opened over the four years before the first reported
+# month, then new accounts each reported month (2% of the book a month).
+BACK_BOOK_MONTHS = 48
+NEW_ACCOUNTS_PER_MONTH = 0.02
+MAX_NEW_SHARE = 0.6
+# Months simulated before the first reported month, so that the book is
+# seasoned when reporting starts: balances built up, every delinquency
+# stage filled and charge-offs running. Their entries are in the ledger
+# (history before the first close); only reported months are closed.
+HISTORY_MONTHS = 12
 
 CHANNELS = np.array(["DIRECT", "PARTNER", "REFERRAL"])
 CHANNEL_SHARE = [0.5, 0.35, 0.15]

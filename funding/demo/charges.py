@@ -67,12 +67,10 @@ def charge_interest(
     state: AccountState,
     journal: Entries,
 ) -> None:
-    """Interest on the revolving principal, billed at the month end."""
+    """Interest on the revolving principal, billed at the month end; none in
+    a grace period (nothing owed, or the statement balance paid in full)."""
     revolving = (
-        month.live
-        & ~state.paid_in_full
-        & (state.principal > 0)
-        & (accounts.open_month < month.index)
+        month.live & ~state.grace & (state.principal > 0) & (accounts.open_month < month.index)
     )
     interest = np.where(revolving, rounded(state.principal * state.apr / 12 / 10_000), 0)
     i_idx = np.flatnonzero(interest > 0)

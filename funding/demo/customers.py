@@ -48,7 +48,10 @@ def customers(rng: np.random.Generator, accounts: Accounts) -> pl.DataFrame:
             ],
             "phone": [f"555-01{i % 100:02d}" for i in ids],
             "date_of_birth": date_series(dob),
-            "ssn": [f"9{i % 100:02d}-{(i // 100) % 100:02d}-{i % 10_000:04d}" for i in ids],
+            # 9xx area numbers are never issued as SSNs; unique up to 100 million customers.
+            "ssn": [
+                f"9{i // 1_000_000 % 100:02d}-{i // 10_000 % 100:02d}-{i % 10_000:04d}" for i in ids
+            ],
             "address_line1": [f"{(i * 7) % 9000 + 100} Main St" for i in ids],
             "city": "Springfield",
             "state": accounts.billing_state,

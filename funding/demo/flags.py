@@ -7,7 +7,9 @@ import numpy as np
 import polars as pl
 
 from funding.demo.accounts import Accounts
+from funding.demo.book import GRADE_BANKRUPTCY
 from funding.demo.month import Month
+from funding.demo.scenario import Scenario
 from funding.demo.state import AccountState
 from funding.demo.units import date_series, to_date
 
@@ -26,21 +28,31 @@ class FlagLog:
         self.rows: list[tuple[int, str, int, int | None]] = []
 
     def raise_flags(
-        self, rng: np.random.Generator, month: Month, accounts: Accounts, state: AccountState
+        self,
+        rng: np.random.Generator,
+        month: Month,
+        accounts: Accounts,
+        state: AccountState,
+        story: Scenario,
     ) -> np.ndarray:
-        """Raise this month's flags; returns the accounts that must charge off at
-        the month end (bankrupt or deceased)."""
+        """Raise this month's flags, never before the account opened; returns the
+        accounts that must charge off at the month end (bankrupt or deceased)."""
         n = accounts.count
         live = month.live
-        bankrupt = live & (rng.random(n) < np.where(state.missed > 0, 0.004, 0.0003))
+        bankruptcy_p = (
+            np.where(state.missed > 0, 0.004, 0.0003)
+            * GRADE_BANKRUPTCY[accounts.grade]
+            * story.factor(month.index, "bankruptcy")
+        )
+        bankrupt = live & (rng.random(n) < bankruptcy_p)
         deceased = live & ~bankrupt & (rng.random(n) < 0.0001)
         for code, mask in (("BANKRUPTCY", bankrupt), ("DECEASED", deceased)):
             for i in np.flatnonzero(mask):
-                raised = month.start_day + int(rng.integers(0, 20))
+                raised = max(month.start_day + int(rng.integers(0, 20)), int(accounts.open_day[i]))
                 self.rows.append((int(accounts.ids[i]), code, raised, None))
         for code, p, months_on in _SELF_CLEARING:
             for i in np.flatnonzero(live & (rng.random(n) < p)):
-                raised = month.start_day + int(rng.integers(0, 25))
+                raised = max(month.start_day + int(rng.integers(0, 25)), int(accounts.open_day[i]))
                 cleared = raised + 30 * months_on + 5 if months_on else None
                 self.rows.append((int(accounts.ids[i]), code, raised, cleared))
         return bankrupt | deceased

@@ -13,7 +13,7 @@ from funding.demo.month import Month
 from funding.demo.state import AccountState
 from funding.demo.units import date_series, rounded
 
-RECOVERY_P = 0.08
+RECOVERY_P = 0.35
 RECOVERY_MONTHS = 18  # recoveries stop this many months after the charge-off
 
 
@@ -99,7 +99,7 @@ def recover(
     )
     rec_idx = np.flatnonzero(rec)
     rec_amt = np.maximum(
-        rounded(state.charged_off_principal[rec_idx] * rng.uniform(0.03, 0.15, len(rec_idx))),
+        rounded(state.charged_off_principal[rec_idx] * rng.uniform(0.005, 0.035, len(rec_idx))),
         100,
     )
     journal.add(

@@ -15,7 +15,7 @@ from funding.period import Period
 
 @dataclass(frozen=True)
 class Month:
-    index: int  # 0 for the first simulated month
+    index: int  # 0 for the first reported month; history months are negative
     period: Period
     start_day: int  # day numbers
     end_day: int
@@ -42,8 +42,8 @@ class Month:
 
     @property
     def ends_quarter(self) -> bool:
-        """Every third month, counted from the first simulated month."""
-        return self.index % 3 == 2
+        """March, June, September and December."""
+        return self.period.month % 3 == 0
 
 
 def close_time(period_end: date, rng_value: float) -> datetime:

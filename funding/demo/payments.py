@@ -1,5 +1,17 @@
 """The month's payments: who pays, cures, holds or misses; how much they pay;
-the few payments that come back returned; and the delinquency count that moves."""
+the few payments that come back returned; and the delinquency count that moves.
+
+Delinquency is counted in missed payments (`missed`) and dated by the oldest
+unpaid due date (`first_missed_due`, from which days past due run):
+
+- a current account that misses is 1 payment behind, its oldest unpaid due
+  date this month's;
+- a delinquent one that rolls misses again: one more behind, same oldest date;
+- one that holds pays one month's minimum: as far behind as before, and its
+  oldest unpaid due date moves a month on, so its days past due stay put;
+- one that cures pays all it is behind;
+- a returned payment is no payment: the account misses (or rolls) after all.
+"""
 
 from __future__ import annotations
 
@@ -16,11 +28,13 @@ from funding.demo.book import (
     MIN_PAYER,
     MIN_PAYMENT,
     REVOLVER,
+    SEASONING_MISS,
 )
 from funding.demo.entries import Entries
 from funding.demo.month import Month
+from funding.demo.scenario import Scenario
 from funding.demo.state import AccountState
-from funding.demo.units import rounded
+from funding.demo.units import next_due_day, rounded
 
 RETURNED_PAYMENT_P = 0.004
 OVERPAYMENT_P = 0.003
@@ -59,16 +73,17 @@ def take_payments(
     accounts: Accounts,
     state: AccountState,
     journal: Entries,
+    story: Scenario,
 ) -> PaymentOutcome:
     """Payments on the due date (fees -> interest -> principal), returned payments
-    a few days later, then each account's months past due."""
+    a few days later, then each account's delinquency (see the module doc)."""
     total = state.balance()
     owes = month.live & (total > 0) & (accounts.open_month < month.index)
     min_due = np.minimum(
         np.maximum(MIN_PAYMENT, state.principal // 100 + state.interest + state.fees),
         np.maximum(total, 0),
     )
-    moves = _delinquency_moves(rng, accounts, state, owes)
+    moves = _delinquency_moves(rng, month, accounts, state, owes, story)
     pays = owes & ~moves.roll & ~moves.new_miss
     amount = _payment_amounts(rng, accounts, state, total, min_due, moves, pays)
     pays &= amount > 0
@@ -78,33 +93,68 @@ def take_payments(
 
     payers = np.flatnonzero(pays)
     payment_ids = _post_payments(month, accounts, state, journal, payers, applied)
-    state.paid_in_full = pays & (amount >= total)
-    _return_payments(rng, month, accounts, state, journal, payers, payment_ids, applied)
+    # Grace period: an account that owed nothing, or paid its whole statement
+    # balance, is not charged interest on this month's purchases.
+    state.grace = month.live & ((total <= 0) | (pays & (amount >= total)))
+    returned = _return_payments(rng, month, accounts, state, journal, payers, payment_ids, applied)
+    moves = _without_returned_payments(moves, returned, state.missed)
 
     went_late = moves.roll | moves.new_miss
-    state.missed = np.where(moves.cure, 0, np.where(went_late, state.missed + 1, state.missed))
+    held_due = next_due_day(state.first_missed_due, accounts.cycle_day)
     state.first_missed_due = np.where(
         moves.new_miss,
         month.due_day,
-        np.where(state.missed == 0, 0, state.first_missed_due),
+        np.where(moves.cure, 0, np.where(moves.hold, held_due, state.first_missed_due)),
     )
+    state.missed = np.where(moves.cure, 0, np.where(went_late, state.missed + 1, state.missed))
     return PaymentOutcome(minimum_due=min_due, went_late=went_late)
 
 
+def _without_returned_payments(
+    moves: _DelinquencyMoves, returned: np.ndarray, missed: np.ndarray
+) -> _DelinquencyMoves:
+    """A returned payment undoes the cure or hold it would have made, and a
+    current account whose payment came back has missed it."""
+    return _DelinquencyMoves(
+        cure=moves.cure & ~returned,
+        hold=moves.hold & ~returned,
+        roll=moves.roll | (returned & (missed > 0)),
+        new_miss=moves.new_miss | (returned & (missed == 0)),
+    )
+
+
 def _delinquency_moves(
-    rng: np.random.Generator, accounts: Accounts, state: AccountState, owes: np.ndarray
+    rng: np.random.Generator,
+    month: Month,
+    accounts: Accounts,
+    state: AccountState,
+    owes: np.ndarray,
+    story: Scenario,
 ) -> _DelinquencyMoves:
     n = accounts.count
     missed = state.missed
-    miss_p = GRADE_MISS[accounts.grade] * np.where(accounts.behaviour == MIN_PAYER, 2.0, 1.0)
+    miss_p = (
+        GRADE_MISS[accounts.grade]
+        * np.where(accounts.behaviour == MIN_PAYER, 2.0, 1.0)
+        * _seasoning(month.months_on_book)
+        * story.factor(month.index, "miss")
+    )
     # One draw against cumulative thresholds: cure, else hold, else roll a stage.
     u = rng.random(n)
     stage = np.minimum(missed, 7)
-    cure = owes & (missed > 0) & (u < CURE_P[stage])
-    hold = owes & (missed > 0) & ~cure & (u < CURE_P[stage] + HOLD_P[stage])
+    cure_p = CURE_P[stage] * story.factor(month.index, "cure")
+    cure = owes & (missed > 0) & (u < cure_p)
+    hold = owes & (missed > 0) & ~cure & (u < cure_p + HOLD_P[stage])
     roll = owes & (missed > 0) & ~cure & ~hold
     new_miss = owes & (missed == 0) & (rng.random(n) < miss_p)
     return _DelinquencyMoves(cure=cure, hold=hold, roll=roll, new_miss=new_miss)
+
+
+def _seasoning(months_on_book: np.ndarray) -> np.ndarray:
+    factor = np.full(len(months_on_book), SEASONING_MISS[-1][1])
+    for upto, multiple in reversed(SEASONING_MISS[:-1]):
+        factor = np.where(months_on_book <= upto, multiple, factor)
+    return factor
 
 
 def _payment_amounts(
@@ -174,8 +224,9 @@ def _return_payments(
     payers: np.ndarray,
     payment_ids: np.ndarray,
     applied: _Applied,
-) -> None:
-    """Returned payments: the exact mirror of the payment, a few days later."""
+) -> np.ndarray:
+    """Returned payments: the exact mirror of the payment, a few days later.
+    Returns the mask (over all accounts) of those whose payment came back."""
     returned = rng.random(len(payers)) < RETURNED_PAYMENT_P
     r_idx = payers[returned]
     journal.add(
@@ -193,4 +244,7 @@ def _return_payments(
     state.fees[r_idx] += applied.fees[r_idx]
     state.interest[r_idx] += applied.interest[r_idx]
     state.principal[r_idx] += applied.principal[r_idx]
-    state.paid_in_full[r_idx] = False
+    state.grace[r_idx] = False
+    mask = np.zeros(accounts.count, bool)
+    mask[r_idx] = True
+    return mask

@@ -8,6 +8,7 @@ from funding.demo.accounts import Accounts
 from funding.demo.book import FULL_PAYER
 from funding.demo.entries import Entries
 from funding.demo.month import Month
+from funding.demo.scenario import Scenario
 from funding.demo.state import AccountState
 from funding.demo.units import rounded
 
@@ -20,12 +21,16 @@ def buy_and_return(
     accounts: Accounts,
     state: AccountState,
     journal: Entries,
+    story: Scenario,
 ) -> None:
-    """One purchase per buying account, within its open-to-buy; returns the day
-    before the month end. Delinquent accounts cannot buy."""
+    """One purchase per buying account, within its open-to-buy; a few are
+    partly returned, on or after the purchase day. Delinquent accounts cannot buy."""
     n = accounts.count
     can_buy = month.live & (state.missed == 0)
-    buys = can_buy & (rng.random(n) < np.where(accounts.behaviour == FULL_PAYER, 0.9, 0.8))
+    buy_p = np.where(accounts.behaviour == FULL_PAYER, 0.9, 0.8) * story.factor(
+        month.index, "purchases"
+    )
+    buys = can_buy & (rng.random(n) < buy_p)
     spend = rounded(state.credit_limit * rng.uniform(0.02, 0.3, n))
     spend = np.minimum(spend, np.maximum(state.credit_limit - state.balance(), 0))
     buys &= spend > 0
@@ -41,12 +46,14 @@ def buy_and_return(
         [("receivable:principal", spend[b_idx]), ("merchant:settlement", -spend[b_idx])],
     )
     state.principal[b_idx] += spend[b_idx]
-    rt = b_idx[rng.random(len(b_idx)) < RETURN_P]
+    returns = rng.random(len(b_idx)) < RETURN_P
+    rt = b_idx[returns]
     ret_amt = rounded(spend[rt] * rng.uniform(0.1, 0.6, len(rt)))
+    return_day = np.minimum(buy_day[returns] + rng.integers(1, 15, len(rt)), month.end_day)
     journal.add(
         "RETURN",
         accounts.ids[rt],
-        month.end_day - 1,
+        return_day,
         [("receivable:principal", -ret_amt), ("merchant:settlement", ret_amt)],
     )
     state.principal[rt] -= ret_amt

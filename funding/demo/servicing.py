@@ -44,29 +44,31 @@ def change_terms(
     state: AccountState,
     charged_off: np.ndarray,
 ) -> pl.DataFrame | None:
-    """Line increases for seasoned current accounts, line cuts to the balance for
-    accounts two or more payments behind, and a few APR moves; the new terms take
-    effect mid-month. Returns their `account_terms` rows, if any."""
+    """Line increases for seasoned current accounts, line cuts (to the balance,
+    never above the line) for accounts two or more payments behind, and a few
+    APR moves, decided at the month end. The new terms take effect the next
+    day, so this month's interest was billed on the terms in force. Returns
+    their `account_terms` rows, if any."""
     n = accounts.count
-    live = month.live
+    effective_day = month.end_day + 1
+    eligible = month.live & ~charged_off & (state.closed_day == 0)
     limit, apr = state.credit_limit, state.apr
     up = (
-        live
-        & ~charged_off
+        eligible
         & (state.missed == 0)
         & (month.months_on_book >= 6)
         & (rng.random(n) < LINE_INCREASE_P)
     )
     limit[up] = (np.rint(limit[up] * 1.25 / 10_000) * 10_000).astype(np.int64)
-    down = live & ~charged_off & (state.missed >= 2) & (rng.random(n) < LINE_DECREASE_P)
-    limit[down] = np.maximum(
-        (np.ceil(np.maximum(state.principal[down], 0) / 10_000) * 10_000).astype(np.int64),
-        50_000,
+    down = eligible & (state.missed >= 2) & (rng.random(n) < LINE_DECREASE_P)
+    cut_to = np.maximum(
+        (np.ceil(np.maximum(state.principal, 0) / 10_000) * 10_000).astype(np.int64), 50_000
     )
-    reprice = live & ~charged_off & (rng.random(n) < REPRICE_P)
+    down &= cut_to < limit
+    limit[down] = cut_to[down]
+    reprice = eligible & (rng.random(n) < REPRICE_P)
     apr[reprice] = np.clip(apr[reprice] + rng.choice([-200, 200], int(reprice.sum())), 999, 3599)
-    effective_day = month.start_day + 14
-    changed = np.flatnonzero((up | down | reprice) & (accounts.open_day < effective_day))
+    changed = np.flatnonzero(up | down | reprice)
     if not len(changed):
         return None
     return pl.DataFrame(

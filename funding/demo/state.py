@@ -29,8 +29,9 @@ class AccountState:
     credit_limit: np.ndarray
     apr: np.ndarray
     score: np.ndarray  # latest FICO
-    # This month's payment cleared the statement balance, so no interest accrues.
-    paid_in_full: np.ndarray
+    # Grace period this month: the account owed nothing or paid its whole
+    # statement balance, so its new purchases accrue no interest.
+    grace: np.ndarray
 
     @classmethod
     def at_origination(cls, accounts: Accounts) -> AccountState:
@@ -50,7 +51,7 @@ class AccountState:
             credit_limit=accounts.credit_limit.copy(),
             apr=accounts.apr.copy(),
             score=accounts.fico.copy(),
-            paid_in_full=np.zeros(n, bool),
+            grace=np.zeros(n, bool),
         )
 
     def balance(self) -> np.ndarray:

@@ -26,3 +26,14 @@ def date_series(day_numbers) -> pl.Series:
 def rounded(values) -> np.ndarray:
     """Round half to even to int64: amounts to whole cents (or whole dollars of income)."""
     return np.rint(values).astype(np.int64)
+
+
+def next_due_day(due_days: np.ndarray, cycle_day: np.ndarray) -> np.ndarray:
+    """The due date a month after each of `due_days` (day numbers) on the
+    account's cycle day, or the month's last day when it is shorter; 0 stays 0."""
+    day = np.asarray(due_days, dtype=np.int64).astype("datetime64[D]")
+    next_month = day.astype("datetime64[M]") + 1
+    first = next_month.astype("datetime64[D]")
+    length = ((next_month + 1).astype("datetime64[D]") - first).astype(np.int64)
+    due = first.astype(np.int64) + np.minimum(cycle_day, length) - 1
+    return np.where(np.asarray(due_days) == 0, 0, due)

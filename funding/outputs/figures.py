@@ -51,14 +51,18 @@ def section_frame(
     table: pl.DataFrame,
     row_column: str,
     columns: Mapping[str, tuple[str, str]],
+    missing: Mapping[str, str] | None = None,
 ) -> pl.DataFrame:
     """One report table as figure rows.
 
     `table` is wide: one row per report row, labelled by `row_column`;
     `columns` maps a source column to (displayed column name, unit). Money
     columns are integer cents; ratio columns are exact decimal text or
-    Decimal; count columns integers; text columns strings.
+    Decimal; count columns integers; text columns strings. `missing` maps a
+    source column to the text its null values are published as (e.g. "n/a
+    (needs 3 months)"), so the reader sees why there is no number.
     """
+    missing = missing or {}
     pieces = []
     for column_order, (source, (label, unit)) in enumerate(columns.items(), start=1):
         if unit not in UNITS:
@@ -87,6 +91,12 @@ def section_frame(
             pl.lit(column_order, pl.Int64).alias("column_order"),
             pl.lit(unit).alias("unit"),
         )
+        if source in missing:
+            absent = table.select(value.is_null().alias("_absent")).to_series()
+            piece = piece.with_columns(
+                pl.when(absent).then(pl.lit("text")).otherwise("unit").alias("unit"),
+                pl.when(absent).then(pl.lit(missing[source])).otherwise("text").alias("text"),
+            )
         pieces.append(piece.select(list(FIGURE_SCHEMA)))
     if not pieces:
         return pl.DataFrame(schema=FIGURE_SCHEMA)
@@ -121,7 +131,10 @@ def format_value(
     if unit == "usd":
         return "" if amount is None else f"{amount:,.2f}"
     if unit == "ratio":
-        return "" if ratio is None else f"{ratio * 100:.2f}%"
+        if ratio is None:
+            return ""
+        shown = f"{ratio * 100:.2f}%"
+        return "0.00%" if shown == "-0.00%" else shown  # a share that rounds to nothing has no sign
     if unit == "count":
         return "" if count is None else f"{count:,}"
     if unit == "text":

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
+from dataclasses import dataclass
 from decimal import Decimal
 
 import polars as pl
@@ -24,6 +25,27 @@ from funding.outputs.figures import cents_to_amount
 MONEY = pl.Decimal(18, 2)
 ACCOUNT_REF_HEX_CHARS = 16
 _ORDER = "__account_ref_order"
+DICTIONARY_FILE = "loan_tape_dictionary.csv"
+
+
+@dataclass(frozen=True)
+class TapeColumn:
+    """One tape column: its type, unit, what it means, where it comes from
+    (`source`, for the dictionary) and how it is built from the snapshot's
+    pool rows (`expr`). The tape and its dictionary are both made from these
+    definitions, so they cannot drift apart."""
+
+    name: str
+    dtype: pl.DataType
+    unit: str
+    definition: str
+    source: str
+    expr: pl.Expr
+
+
+def _money(name: str, source: str, definition: str, ledger: str) -> TapeColumn:
+    return TapeColumn(name, MONEY, "USD", definition, ledger, cents_to_amount(pl.col(source)))
+
 
 # Tape money column -> snapshot cents column, in contract order.
 BALANCE_COLUMNS: dict[str, str] = {
@@ -37,35 +59,223 @@ BALANCE_COLUMNS: dict[str, str] = {
 FLOW_COLUMNS: dict[str, str] = {
     name: f"{name}_cents" for name in MEASURES if name != "finance_charge_collections"
 }
-
-TAPE_SCHEMA: dict[str, pl.DataType] = {
-    "period_end": pl.Date(),
-    "vehicle_id": pl.String(),
-    "account_ref": pl.String(),
-    "origination_month": pl.String(),
-    "months_on_book": pl.Int64(),
-    "billing_state": pl.String(),
-    "channel": pl.String(),
-    "product_code": pl.String(),
-    "risk_grade": pl.String(),
-    "origination_fico": pl.Int64(),
-    "current_fico": pl.Int64(),
-    "current_score_model": pl.String(),
-    "credit_limit": MONEY,
-    "apr_bps": pl.Int64(),
-    **{name: MONEY for name in BALANCE_COLUMNS},
-    **{name: MONEY for name in FLOW_COLUMNS},
-    "days_past_due": pl.Int64(),
-    "delinquency_bucket": pl.String(),
-    "status": pl.String(),
-    "flags": pl.String(),
+_BALANCE_TEXT = {
+    "principal_balance": ("Principal receivable", "receivable:principal"),
+    "interest_balance": ("Billed interest receivable", "receivable:interest"),
+    "fee_balance": ("Billed fees receivable", "receivable:fees"),
+    "total_balance": ("Total receivable: principal + interest + fees", "receivable:*"),
 }
-
-ELIGIBILITY_SCHEMA: dict[str, pl.DataType] = {
-    "is_eligible": pl.Boolean(),
-    "ineligibility_reasons": pl.String(),
-    "excess_concentration": MONEY,
+_FLOW_TEXT = {
+    "purchases": "Purchases: PURCHASE lines on receivable:principal",
+    "returns": "Merchant returns (dilution): minus RETURN lines on receivable:principal",
+    "principal_collections": "Principal collections: minus PAYMENT and PAYMENT_REVERSAL "
+    "lines on receivable:principal",
+    "interest_collections": "Interest collections: minus PAYMENT and PAYMENT_REVERSAL "
+    "lines on receivable:interest",
+    "fee_collections": "Fee collections: minus PAYMENT and PAYMENT_REVERSAL lines on "
+    "receivable:fees",
+    "interest_billed": "Interest billed: INTEREST_CHARGE lines on receivable:interest",
+    "fees_billed": "Fees billed (late, annual): FEE_CHARGE lines on receivable:fees",
+    "interest_waivers": "Interest waived: minus WAIVER lines on receivable:interest",
+    "fee_waivers": "Fees waived: minus WAIVER lines on receivable:fees",
+    "chargeoff_principal": "Principal charged off: minus CHARGE_OFF lines on receivable:principal",
+    "chargeoff_interest": "Interest charged off: minus CHARGE_OFF lines on receivable:interest",
+    "chargeoff_fees": "Fees charged off: minus CHARGE_OFF lines on receivable:fees",
+    "recoveries": "Recoveries on a charged-off account: RECOVERY lines on cash:collections",
 }
+_FLOWS = "journal_entries and postings: the period's flows (ledger.md)"
+
+TAPE_COLUMNS: tuple[TapeColumn, ...] = (
+    TapeColumn(
+        "period_end",
+        pl.Date(),
+        "date",
+        "Last day of the reporting month",
+        "period_closes.period_end",
+        pl.col("period_end"),
+    ),
+    TapeColumn(
+        "vehicle_id",
+        pl.String(),
+        "",
+        "The funding vehicle whose pool the account is in",
+        "vehicle configuration id",
+        pl.col("vehicle_id"),
+    ),
+    TapeColumn(
+        "account_ref",
+        pl.String(),
+        "",
+        "Pseudonymous account reference: the first 16 hex characters of HMAC-SHA256 with the "
+        'key TAPE_HMAC_KEY over "{vehicle_id}:{account_id}"; stable across periods',
+        "accounts.account_id (keyed hash; the id itself is never published)",
+        pl.col("account_ref"),
+    ),
+    TapeColumn(
+        "origination_month",
+        pl.String(),
+        "YYYY-MM",
+        "Month the account was opened",
+        "accounts.opened_on",
+        pl.col("opened_on").dt.strftime("%Y-%m"),
+    ),
+    TapeColumn(
+        "months_on_book",
+        pl.Int64(),
+        "months",
+        "Whole calendar months from the opening month to the period end's month",
+        "accounts.opened_on",
+        pl.col("months_on_book"),
+    ),
+    TapeColumn(
+        "billing_state",
+        pl.String(),
+        "",
+        "Two-letter US billing state",
+        "accounts.billing_state",
+        pl.col("billing_state"),
+    ),
+    TapeColumn(
+        "channel",
+        pl.String(),
+        "",
+        "Acquisition channel: DIRECT, PARTNER or REFERRAL",
+        "accounts.channel",
+        pl.col("channel"),
+    ),
+    TapeColumn(
+        "product_code",
+        pl.String(),
+        "",
+        "Card product",
+        "accounts.product_code",
+        pl.col("product_code"),
+    ),
+    TapeColumn(
+        "risk_grade",
+        pl.String(),
+        "",
+        "Internal risk grade at origination, A (best) to E",
+        "accounts.risk_grade",
+        pl.col("risk_grade"),
+    ),
+    TapeColumn(
+        "origination_fico",
+        pl.Int64(),
+        "score",
+        "FICO score at origination; empty if none",
+        "accounts.origination_fico",
+        pl.col("origination_fico"),
+    ),
+    TapeColumn(
+        "current_fico",
+        pl.Int64(),
+        "score",
+        "Latest refreshed score on or before the period end; empty if none",
+        "credit_scores.fico",
+        pl.col("current_fico"),
+    ),
+    TapeColumn(
+        "current_score_model",
+        pl.String(),
+        "",
+        "Model of the current score",
+        "credit_scores.score_model",
+        pl.col("current_score_model"),
+    ),
+    TapeColumn(
+        "credit_limit",
+        MONEY,
+        "USD",
+        "Credit limit in force at the period end",
+        "account_terms.credit_limit_cents",
+        cents_to_amount(pl.col("credit_limit_cents")),
+    ),
+    TapeColumn(
+        "apr_bps",
+        pl.Int64(),
+        "bps",
+        "Purchase APR in force at the period end",
+        "account_terms.purchase_apr_bps",
+        pl.col("purchase_apr_bps"),
+    ),
+    *(
+        _money(
+            name,
+            src,
+            f"{_BALANCE_TEXT[name][0]} at the period end",
+            f"postings on {_BALANCE_TEXT[name][1]} counting at the period",
+        )
+        for name, src in BALANCE_COLUMNS.items()
+    ),
+    *(
+        _money(name, src, f"{_FLOW_TEXT[name]}, in the period", _FLOWS)
+        for name, src in FLOW_COLUMNS.items()
+    ),
+    TapeColumn(
+        "days_past_due",
+        pl.Int64(),
+        "days",
+        "Days past due at the period end; 0 when current",
+        "delinquency_snapshots.days_past_due",
+        pl.col("days_past_due"),
+    ),
+    TapeColumn(
+        "delinquency_bucket",
+        pl.String(),
+        "",
+        "Days past due bucket: current, 1_29, 30_59, 60_89, 90_119, 120_149, 150_179, 180_plus; "
+        "charged_off for a charged-off account",
+        "delinquency_snapshots.days_past_due, journal_entries (CHARGE_OFF)",
+        pl.col("delinquency_bucket"),
+    ),
+    TapeColumn(
+        "status",
+        pl.String(),
+        "",
+        "OPEN, CLOSED or CHARGED_OFF at the period end",
+        "journal_entries (CHARGE_OFF), accounts.closed_on",
+        pl.col("status"),
+    ),
+    TapeColumn(
+        "flags",
+        pl.String(),
+        "",
+        "Flags active at the period end, sorted, ;-separated; empty if none",
+        "account_flags",
+        pl.col("flags").fill_null(""),
+    ),
+)
+
+ELIGIBILITY_COLUMNS: tuple[TapeColumn, ...] = (
+    TapeColumn(
+        "is_eligible",
+        pl.Boolean(),
+        "true/false",
+        "Whether the account meets every eligibility criterion of the vehicle",
+        "vehicle eligibility criteria",
+        pl.col("is_eligible"),
+    ),
+    TapeColumn(
+        "ineligibility_reasons",
+        pl.String(),
+        "",
+        "Codes of every criterion the account fails, ;-separated; empty if eligible",
+        "vehicle eligibility criteria",
+        pl.col("ineligibility_reasons").fill_null(""),
+    ),
+    TapeColumn(
+        "excess_concentration",
+        MONEY,
+        "USD",
+        "Principal of the account excluded from the borrowing base by concentration limits",
+        "borrowing base allocation",
+        cents_to_amount(pl.col("excess_concentration_cents")),
+    ),
+)
+
+TAPE_SCHEMA: dict[str, pl.DataType] = {c.name: c.dtype for c in TAPE_COLUMNS}
+ELIGIBILITY_SCHEMA: dict[str, pl.DataType] = {c.name: c.dtype for c in ELIGIBILITY_COLUMNS}
 
 # Snapshot columns a tape is built from (plus account_id for the reference).
 SOURCE_COLUMNS: tuple[str, ...] = (
@@ -93,9 +303,14 @@ SOURCE_COLUMNS: tuple[str, ...] = (
 )
 
 
+def tape_columns(with_eligibility: bool) -> tuple[TapeColumn, ...]:
+    """The contract's column definitions, in order."""
+    return TAPE_COLUMNS + (ELIGIBILITY_COLUMNS if with_eligibility else ())
+
+
 def tape_schema(with_eligibility: bool) -> dict[str, pl.DataType]:
     """The contract's columns and types, in order."""
-    return {**TAPE_SCHEMA, **(ELIGIBILITY_SCHEMA if with_eligibility else {})}
+    return {c.name: c.dtype for c in tape_columns(with_eligibility)}
 
 
 def _require_key(key: bytes) -> None:
@@ -199,37 +414,12 @@ def build_tape(
         raise ValueError("account_ref collision: two accounts hash to the same reference")
     frame = pool.with_columns(digests.bin.encode("hex").alias("account_ref"), order.alias(_ORDER))
 
-    columns: list[pl.Expr] = [
-        pl.col("period_end"),
-        pl.lit(vehicle_id, pl.String).alias("vehicle_id"),
-        pl.col("account_ref"),
-        pl.col("opened_on").dt.strftime("%Y-%m").alias("origination_month"),
-        pl.col("months_on_book"),
-        pl.col("billing_state"),
-        pl.col("channel"),
-        pl.col("product_code"),
-        pl.col("risk_grade"),
-        pl.col("origination_fico"),
-        pl.col("current_fico"),
-        pl.col("current_score_model"),
-        cents_to_amount(pl.col("credit_limit_cents")).alias("credit_limit"),
-        pl.col("purchase_apr_bps").alias("apr_bps"),
-        *(cents_to_amount(pl.col(src)).alias(name) for name, src in BALANCE_COLUMNS.items()),
-        *(cents_to_amount(pl.col(src)).alias(name) for name, src in FLOW_COLUMNS.items()),
-        pl.col("days_past_due"),
-        pl.col("delinquency_bucket"),
-        pl.col("status"),
-        pl.col("flags").fill_null(""),
-    ]
     if eligibility is not None:
         frame = _join_eligibility(frame, eligibility, allocation)
-        columns += [
-            pl.col("is_eligible"),
-            pl.col("ineligibility_reasons").fill_null(""),
-            cents_to_amount(pl.col("excess_concentration_cents")).alias("excess_concentration"),
-        ]
     elif allocation is not None:
         raise ValueError("an allocation needs the eligibility it was computed from")
+    frame = frame.with_columns(pl.lit(vehicle_id, pl.String).alias("vehicle_id"))
+    columns = [c.expr.alias(c.name) for c in tape_columns(eligibility is not None)]
 
     schema = tape_schema(eligibility is not None)
     tape = frame.select(*columns, _ORDER).sort(_ORDER).drop(_ORDER).cast(schema)
@@ -329,3 +519,35 @@ def tape_control_totals(tape: pl.DataFrame) -> dict[str, int]:
         ),
         "recoveries_cents": _sum_cents(tape, "recoveries"),
     }
+
+
+DICTIONARY_TYPES = {
+    pl.Date(): "date",
+    pl.String(): "string",
+    pl.Int64(): "integer",
+    pl.Boolean(): "boolean",
+    MONEY: "decimal(18,2)",
+}
+
+
+def tape_dictionary(with_eligibility: bool) -> pl.DataFrame:
+    """The tape's data dictionary: column, type, unit, definition, source."""
+    columns = tape_columns(with_eligibility)
+    return pl.DataFrame(
+        {
+            "column": [c.name for c in columns],
+            "type": [DICTIONARY_TYPES[c.dtype] for c in columns],
+            "unit": [c.unit for c in columns],
+            "definition": [c.definition for c in columns],
+            "source": [c.source for c in columns],
+        }
+    )
+
+
+def tape_dictionary_csv(tape: pl.DataFrame) -> bytes:
+    """`loan_tape_dictionary.csv` of a tape (UTF-8, header, RFC 4180 quoting)."""
+    require_tape_schema(tape)
+    dictionary = tape_dictionary("is_eligible" in tape.columns)
+    buffer = io.BytesIO()
+    dictionary.write_csv(buffer, include_header=True, quote_style="necessary", line_terminator="\n")
+    return buffer.getvalue()

@@ -17,11 +17,11 @@ from funding.storage.tables import (
     BORROWING_BASE_LINES,
     POOL_PERFORMANCE,
     TRIGGER_TESTS,
+    WATERFALL_OPENING,
     WATERFALL_STATE,
     WATERFALL_STATEMENT,
 )
 from funding.structure.borrowing_base import borrowing_base_of, certificate_totals
-from funding.structure.waterfall import initial_state
 
 if TYPE_CHECKING:
     from funding.vehicle_config import VehicleConfig
@@ -31,17 +31,26 @@ HISTORY_PERIODS = 3  # the period and the two before it: the base scenario's win
 
 def reads(config: VehicleConfig) -> list:
     """The lake tables the projections stage reads."""
-    tables = [POOL_PERFORMANCE, WATERFALL_STATE, WATERFALL_STATEMENT, TRIGGER_TESTS]
+    tables = [
+        POOL_PERFORMANCE,
+        WATERFALL_OPENING,
+        WATERFALL_STATE,
+        WATERFALL_STATEMENT,
+        TRIGGER_TESTS,
+    ]
     if config.facility is not None:
         tables.append(BORROWING_BASE_LINES)
     return tables
 
 
 def published_start(config: VehicleConfig, tables: PeriodTables, period: Period) -> ProjectionStart:
-    """Period P's closing state and published figures; before the vehicle's
-    first period, its initial values and nothing published."""
+    """Period P's closing state and published figures; for the month before
+    the vehicle's first period (its closing), the state that first period
+    opened with, as published (balances sized on the pool at closing), and
+    nothing else published."""
     if not config.reports(period):
-        return ProjectionStart(period, initial_state(config, period.end), ())
+        opening = tables.read(WATERFALL_OPENING, period.next())
+        return ProjectionStart(period, opening, ())
     performance = []
     for back in range(HISTORY_PERIODS - 1, -1, -1):
         earlier = period.plus(-back)

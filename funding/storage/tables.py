@@ -6,7 +6,8 @@ it and how it is stored. The data flow of one period, in stage order:
     analytics                 stratifications, vintage_curves, trends, roll_rates
     eligibility               eligibility
     borrowing_base            borrowing_base_lines, borrowing_base_allocation
-    waterfall                 waterfall_statement, trigger_tests, waterfall_opening, waterfall_state
+    waterfall                 waterfall_statement, trigger_tests, waterfall_opening, waterfall_state,
+                              waterfall_summary, investor_allocation, note_interest
     borrowing_base_certificate  borrowing_base_certificate
     projections               projections, projection_scenarios
     loan_tape                 loan_tape
@@ -48,6 +49,10 @@ WATERFALL_STATEMENT = Table("waterfall_statement", "waterfall", FRAME)
 TRIGGER_TESTS = Table("trigger_tests", "waterfall", FRAME)
 WATERFALL_OPENING = Table("waterfall_opening", "waterfall", STATE)
 WATERFALL_STATE = Table("waterfall_state", "waterfall", STATE)
+# What investors read besides the statement (funding.structure.waterfall.summary).
+WATERFALL_SUMMARY = Table("waterfall_summary", "waterfall", FRAME)
+INVESTOR_ALLOCATION = Table("investor_allocation", "waterfall", FRAME)
+NOTE_INTEREST = Table("note_interest", "waterfall", FRAME)
 
 BORROWING_BASE_CERTIFICATE = Table(
     "borrowing_base_certificate", "borrowing_base_certificate", FRAME

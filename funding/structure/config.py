@@ -20,11 +20,13 @@ example, inside the `waterfall` block; it is stored at the top level.
 from __future__ import annotations
 
 from datetime import date
+from fractions import Fraction
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from funding.exact import ExactDecimal
+from funding.money import to_cents
 
 # The names funding.daycount implements (a test keeps the two lists equal).
 DayCount = Literal["ACT/360", "ACT/365F", "ACT/ACT-ISDA", "30/360", "30E/360"]
@@ -43,6 +45,7 @@ INTEREST_STEP_KINDS = (
     "release",
 )
 PRINCIPAL_STEP_KINDS = ("borrowing_base_cure", "principal", "release")
+DENOMINATION_CENTS = 100_000  # notes are issued in multiples of $1,000
 
 
 class _Config(BaseModel):
@@ -74,10 +77,25 @@ class RateConfig(_Config):
 
 
 class NoteConfig(_Config):
+    """A note class. Its balance at closing is either stated in cents
+    (`initial_balance_cents`) or as a share of the pool's principal at closing
+    (`initial_pct_of_pool_bps`), fixed at the vehicle's first period
+    (`StructureConfig.sized_at_closing`)."""
+
     class_: Name = Field(alias="class")
-    initial_balance_cents: Cents
+    initial_balance_cents: Cents | None = None
+    initial_pct_of_pool_bps: Annotated[int, Field(strict=True, gt=0, le=10_000)] | None = None
     rate: RateConfig
     day_count: DayCount
+    rating: Annotated[str, Field(min_length=1, max_length=40)] | None = None  # e.g. AAA(sf)
+
+    @model_validator(mode="after")
+    def _one_size(self) -> NoteConfig:
+        if (self.initial_balance_cents is None) == (self.initial_pct_of_pool_bps is None):
+            raise ValueError(
+                f"class {self.class_}: give initial_balance_cents or initial_pct_of_pool_bps"
+            )
+        return self
 
 
 class FeeConfig(_Config):
@@ -108,8 +126,18 @@ class ReserveTarget(_Config):
 
 
 class ReserveAccountConfig(_Config):
-    initial_cents: Cents
+    """Funded at closing with `initial_cents`, or `initial_pct_of_notes_bps`
+    of the note balances at closing."""
+
+    initial_cents: Cents | None = None
+    initial_pct_of_notes_bps: Bps | None = None
     target: ReserveTarget
+
+    @model_validator(mode="after")
+    def _one_size(self) -> ReserveAccountConfig:
+        if (self.initial_cents is None) == (self.initial_pct_of_notes_bps is None):
+            raise ValueError("reserve_account: give initial_cents or initial_pct_of_notes_bps")
+        return self
 
 
 class WaterfallStep(_Config):
@@ -253,6 +281,9 @@ class StructureConfig(_Config):
     triggers: tuple[TriggerConfig, ...] = ()
     revolving_period_end: date | None = None
     rounding: Literal["half_up", "truncate"] = "half_up"
+    # Notes are paid on this day of the month after the period end (the next
+    # business day if it is a Saturday or Sunday); None: at the period end.
+    payment_day: Annotated[int, Field(strict=True, ge=1, le=28)] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -302,6 +333,52 @@ class StructureConfig(_Config):
 
     def fee(self, fee_name: str) -> FeeConfig:
         return next(fee for fee in self.fees if fee.name == fee_name)
+
+    @property
+    def sized_at_closing(self) -> bool:
+        """Whether every balance at closing is known without the pool."""
+        return all(n.initial_balance_cents is not None for n in self.notes) and (
+            self.reserve_account is None or self.reserve_account.initial_cents is not None
+        )
+
+    def size_at_closing(self, pool_principal_cents: int) -> StructureConfig:
+        """This config with the balances at closing in cents: a note stated as a
+        share of the pool is that share of `pool_principal_cents` (the pool's
+        principal at its closing), rounded down to whole $1,000 (notes are
+        issued in $1,000 denominations); a reserve stated as a share of the
+        notes is that share of their total, rounded with the vehicle's mode."""
+        if pool_principal_cents < 0:
+            raise ValueError(f"the pool at closing cannot be negative: {pool_principal_cents}")
+        notes = tuple(
+            note
+            if note.initial_balance_cents is not None
+            else note.model_copy(
+                update={
+                    "initial_balance_cents": to_cents(
+                        Fraction(pool_principal_cents * int(note.initial_pct_of_pool_bps or 0))
+                        / 10_000
+                        / DENOMINATION_CENTS,
+                        "truncate",
+                    )
+                    * DENOMINATION_CENTS,
+                    "initial_pct_of_pool_bps": None,
+                }
+            )
+            for note in self.notes
+        )
+        reserve = self.reserve_account
+        if reserve is not None and reserve.initial_cents is None:
+            notes_total = sum(int(n.initial_balance_cents or 0) for n in notes)
+            reserve = reserve.model_copy(
+                update={
+                    "initial_cents": to_cents(
+                        Fraction(notes_total * int(reserve.initial_pct_of_notes_bps or 0), 10_000),
+                        self.rounding,
+                    ),
+                    "initial_pct_of_notes_bps": None,
+                }
+            )
+        return self.model_copy(update={"notes": notes, "reserve_account": reserve})
 
     def floating_indices(self) -> tuple[str, ...]:
         """Indices whose fixings a period needs, in note order, without repeats."""

@@ -60,6 +60,9 @@ STATUSES = (REVOLVING, AMORTIZING, EARLY_AMORTIZATION)
 EXCESS_SPREAD = "excess_spread"
 EXCESS_SPREAD_3M_AVG = "excess_spread_3m_avg"
 BORROWING_BASE_DEFICIENCY = "borrowing_base_deficiency"
+# (pool principal at the period end - invested amount) / invested amount: the
+# minimum seller's interest test is a trigger on it (e.g. `< 0.07`).
+SELLER_INTEREST_TO_INVESTED = "seller_interest_to_invested"
 AVERAGE_WINDOW = 3
 
 

@@ -28,7 +28,7 @@ from tests.support.dagster_helpers import settings_for
 def deployment(tmp_path_factory):
     root = tmp_path_factory.mktemp("assets")
     url = f"sqlite:///{root / 'ledger.sqlite'}"
-    seed_ledger(url, SeedConfig(accounts=300, months=3))
+    seed_ledger(url, SeedConfig(accounts=300, months=4))
     settings = settings_for(root, url)
     defs = build_definitions(settings)
     return settings, defs, resources(settings)
@@ -83,14 +83,14 @@ def test_a_vehicle_reports_nothing_before_its_first_period(deployment):
     _, defs, bound = deployment
     key = dg.AssetKey(["trust1", "pool_performance"])
     result = defs.resolve_job_def("monthly_close").execute_in_process(
-        partition_key="2025-02", asset_selection=[key], instance=dg.DagsterInstance.ephemeral()
+        partition_key="2025-01", asset_selection=[key], instance=dg.DagsterInstance.ephemeral()
     )
     # No materialization, so the month never shows as published; the check says why.
     assert result.success and result.get_asset_materialization_events() == []
     (check,) = result.get_asset_check_evaluations()
     assert check.passed
-    assert "trust1 reports from 2025-07" in check.description
-    assert bound["lake"].lake.read_optional(POOL_PERFORMANCE, "trust1", Period(2025, 2)) is None
+    assert "trust1 reports from 2025-02" in check.description
+    assert bound["lake"].lake.read_optional(POOL_PERFORMANCE, "trust1", Period(2025, 1)) is None
 
 
 def test_the_waterfall_starts_from_the_config_at_the_first_period_and_then_needs_the_state(
@@ -98,26 +98,31 @@ def test_the_waterfall_starts_from_the_config_at_the_first_period_and_then_needs
 ):
     _, defs, bound = deployment
     for key in ("wh1/pool_performance", "wh1/eligibility", "wh1/borrowing_base"):
-        invoke(defs, key, "2025-01")
-    result = invoke(defs, "wh1/waterfall", "2025-01")
+        invoke(defs, key, "2025-02")
+    result = invoke(defs, "wh1/waterfall", "2025-02")
     assert [c.passed for c in result.checks] == [True]
     lake = bound["lake"].lake
-    opening = lake.read(WATERFALL_OPENING, "wh1", Period(2025, 1))
-    assert opening.period_end.isoformat() == "2024-12-31"
-    assert opening.note_balances == {"ADV": 0}  # wh1.yaml: the facility closes undrawn
-    assert lake.read(WATERFALL_STATE, "wh1", Period(2025, 1)).period_end == Period(2025, 1).end
+    opening = lake.read(WATERFALL_OPENING, "wh1", Period(2025, 2))
+    assert opening.period_end.isoformat() == "2025-01-31"
+    # wh1.yaml's first draw: 60% of the pool's principal at closing (the end of
+    # January), rounded down to whole $1,000
+    closing = lake.read(POOL_PERFORMANCE, "wh1", Period(2025, 2))["beginning_principal_cents"][0]
+    assert closing > 0
+    assert opening.note_balances == {"ADV": closing * 6 // 10 // 100_000 * 100_000}
+    assert lake.read(WATERFALL_STATE, "wh1", Period(2025, 2)).period_end == Period(2025, 2).end
 
-    # 2025-03 has no 2025-02 state to start from: the error names the period.
+    # 2025-04 has no 2025-03 state to start from: the error names the period.
     for key in ("receivables_snapshot",):
         invoke(defs, key, "2025-03")
+        invoke(defs, key, "2025-04")
     for key in ("wh1/pool_performance", "wh1/eligibility", "wh1/borrowing_base"):
-        invoke(defs, key, "2025-03")
-    with pytest.raises(MissingPredecessorError, match="previous period 2025-02 is missing"):
-        invoke(defs, "wh1/waterfall", "2025-03")
+        invoke(defs, key, "2025-04")
+    with pytest.raises(MissingPredecessorError, match="previous period 2025-03 is missing"):
+        invoke(defs, "wh1/waterfall", "2025-04")
 
 
 def test_the_loan_tape_refuses_to_run_without_a_key_outside_the_demo(deployment, tmp_path):
     settings, _, _ = deployment
     production = settings_for(tmp_path, settings.ledger_url, demo=False, lake_uri=settings.lake_uri)
     with pytest.raises(dg.Failure, match="TAPE_HMAC_KEY is not set"):
-        invoke(build_definitions(production), "wh1/loan_tape", "2025-01")
+        invoke(build_definitions(production), "wh1/loan_tape", "2025-02")

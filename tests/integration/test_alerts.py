@@ -30,6 +30,7 @@ def alert_vehicles(folder: Path) -> Path:
     cash-trap trigger that a 60+ delinquency share of zero or more always breaches."""
     folder.mkdir()
     wh1 = yaml.safe_load((PACKAGE_DIR / "vehicles" / "wh1.yaml").read_text())
+    del wh1["notes"][0]["initial_pct_of_pool_bps"]
     wh1["notes"][0]["initial_balance_cents"] = 500_000_000
     wh1["triggers"].append(
         {
@@ -53,7 +54,7 @@ def smtp():
 def test_alerts_name_vehicle_period_and_cause_once_each(tmp_path, smtp):
     smtp_url, inbox = smtp
     url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
-    seed_ledger(url, SeedConfig(accounts=300, months=2))
+    seed_ledger(url, SeedConfig(accounts=300, months=3))
     settings = settings_for(
         tmp_path,
         url,
@@ -64,50 +65,53 @@ def test_alerts_name_vehicle_period_and_cause_once_each(tmp_path, smtp):
     instance = dg.DagsterInstance.ephemeral()
     quiet = {"say": lambda _: None, "instance": instance}
 
-    (january,) = run_periods(settings, [Period(2025, 1)], rerun=True, **quiet)
-    assert january.success
+    # wh1 reports from 2025-02 (January is its closing)
+    january, february = run_periods(
+        settings, [Period(2025, 1), Period(2025, 2)], rerun=True, **quiet
+    )
+    assert january.success and february.success
     alerts = {
         m["Subject"]: m.get_content()
         for r in inbox.received
         if r.recipients == [OPS]
         for m in [r.message]
     }
-    assert "[funding] trigger breach: wh1 2025-01" in alerts
+    assert "[funding] trigger breach: wh1 2025-02" in alerts
     assert (
         "trigger dq60_watch breached: delinquency_60_plus >= 0"
-        in alerts["[funding] trigger breach: wh1 2025-01"]
+        in alerts["[funding] trigger breach: wh1 2025-02"]
     )
-    deficiency = alerts["[funding] borrowing base deficiency: wh1 2025-01"]
+    deficiency = alerts["[funding] borrowing base deficiency: wh1 2025-02"]
     assert "advances outstanding 5,000,000.00 exceed the borrowing base" in deficiency
     first = len(inbox.received)
 
     # The same period again: the same events, nothing sent twice.
-    assert run_periods(settings, [Period(2025, 1)], rerun=True, **quiet)[0].success
+    assert run_periods(settings, [Period(2025, 2)], rerun=True, **quiet)[0].success
     assert len(inbox.received) == first
 
-    # A failed run: an unbalanced entry in February fails a blocking check.
+    # A failed run: an unbalanced entry in March fails a blocking check.
     with sqlite3.connect(tmp_path / "ledger.sqlite") as conn:
         entry = conn.execute(
-            "SELECT entry_id FROM journal_entries WHERE effective_on >= '2025-02-01' LIMIT 1"
+            "SELECT entry_id FROM journal_entries WHERE effective_on >= '2025-03-01' LIMIT 1"
         ).fetchone()[0]
         conn.execute(
             f"UPDATE postings SET amount_cents = amount_cents + 1 WHERE entry_id = {entry} AND line_no = 1"
         )
-    (february,) = run_periods(settings, [Period(2025, 2)], rerun=True, **quiet)
-    assert not february.success
+    (march,) = run_periods(settings, [Period(2025, 3)], rerun=True, **quiet)
+    assert not march.success
     new = {r.message["Subject"]: r.message.get_content() for r in inbox.received[first:]}
     assert set(new) == {
-        "[funding] check failed: all vehicles 2025-02",
-        "[funding] run failed: all vehicles 2025-02",
+        "[funding] check failed: all vehicles 2025-03",
+        "[funding] run failed: all vehicles 2025-03",
     }
-    assert f"entry ids [{entry}]" in new["[funding] check failed: all vehicles 2025-02"]
-    assert february.run_id in new["[funding] run failed: all vehicles 2025-02"]
+    assert f"entry ids [{entry}]" in new["[funding] check failed: all vehicles 2025-03"]
+    assert march.run_id in new["[funding] run failed: all vehicles 2025-03"]
 
     # The daemon's failure sensor sees the same failed run: nothing more is sent.
-    run = instance.get_run_by_id(february.run_id)
+    run = instance.get_run_by_id(march.run_id)
     failure = next(
         e.dagster_event
-        for e in instance.all_logs(february.run_id)
+        for e in instance.all_logs(march.run_id)
         if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_FAILURE"
     )
     bound = resources(settings)

@@ -54,24 +54,28 @@ def test_packages_go_to_s3_and_investors_get_working_links_once(tmp_path, ledger
     assert package == sorted(
         f"packages/wh1/2025-02/{name}"
         for name in (
+            "internal/v1/operations_report.html",  # beside the package, not in it
             "latest.json",
             "v1/borrowing_base.parquet",
             "v1/investor_report.html",
             "v1/investor_report.pdf",
             "v1/loan_tape.csv",
             "v1/loan_tape.parquet",
+            "v1/loan_tape_dictionary.csv",
             "v1/manifest.json",
             "v1/pool_performance.parquet",
             "v1/projections.parquet",
             "v1/waterfall.parquet",
         )
     )
-    # One message per investor (wh1 has one) per period, with presigned links that
-    # work; the envelope holds the configured address and nothing else.
+    # One message per investor per period (both vehicles report from 2025-02:
+    # wh1 has one investor, trust1 two), with presigned links that work; the
+    # envelope holds the configured address and nothing else.
     agent = "agent@firstdemobank.example"
     to_investors = [r for r in inbox.received if r.recipients != list(settings.alert_to)]
-    assert [r.recipients for r in to_investors] == [[agent], [agent]]
-    message = to_investors[-1].message
+    assert len(to_investors) == 3
+    (received,) = [r for r in to_investors if r.recipients == [agent]]
+    message = received.message
     assert message["To"].endswith(f"<{agent}>")
     assert "2025-02 v1" in message["Subject"]
     body = message.get_content()

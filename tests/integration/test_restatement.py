@@ -1,8 +1,9 @@
 """Restatement with a later ledger cutoff (ledger.md, "restatement"), end to
 end on SQLite and on a real PostgreSQL server: three periods run, a purchase
-effective in the first period is posted after every close, and restating
-the first period with a cutoff after it publishes new versions that count
-it once, in the first period, with the reason and the figures that changed.
+effective in the second (the vehicles' first reporting month; the first is
+their closing) is posted after every close, and restating that period with a
+cutoff after it publishes new versions of it and the next that count it
+once, in that period, with the reason and the figures that changed.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from tests.support.dagster_helpers import settings_for
 from tests.support.ledger_builder import LedgerBuilder
 
 PERIODS = [Period(2025, 1), Period(2025, 2), Period(2025, 3)]
+RESTATED = PERIODS[1:]  # from the vehicles' first reporting month
 NEW_ACCOUNT = 900_001
 AMOUNT_CENTS = 12_345  # one purchase of 123.45
-REASON = "Late card purchase of 2025-01-20 booked after the January close"
+REASON = "Late card purchase of 2025-02-20 booked after the February close"
 
 
 def v1_files(publish: Path) -> dict[str, str]:
@@ -70,62 +72,70 @@ def test_restating_a_period_counts_a_late_posting_once_and_publishes_what_change
     before_v1 = v1_files(root / "publish")
     sent_before = len(messages(root / "var" / "outbox"))
 
-    # A purchase effective in January, posted after every close: no period counts it yet.
+    # A purchase effective in February, posted after every close: no period counts it yet.
     now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     late = LedgerBuilder(next_entry=90_000_001)
-    late.account(NEW_ACCOUNT, date(2025, 1, 5))
-    late.designate(NEW_ACCOUNT, "wh1", date(2025, 1, 5))
+    late.account(NEW_ACCOUNT, date(2025, 2, 5))
+    late.designate(NEW_ACCOUNT, "wh1", date(2025, 2, 5))
     late.simple(
-        NEW_ACCOUNT, "PURCHASE", AMOUNT_CENTS, date(2025, 1, 20), now - timedelta(minutes=10)
+        NEW_ACCOUNT, "PURCHASE", AMOUNT_CENTS, date(2025, 2, 20), now - timedelta(minutes=10)
     )
     LedgerWriter(settings.ledger_url).load(late.batches())
 
     cutoff = f"{now - timedelta(minutes=1):%Y-%m-%d %H:%M:%S}"
-    reports = restate(settings, "2025-01", cutoff, REASON, say=lambda _: None)
-    assert [r.period for r in reports] == PERIODS and all(r.success for r in reports)
+    reports = restate(settings, "2025-02", cutoff, REASON, say=lambda _: None)
+    assert [r.period for r in reports] == RESTATED and all(r.success for r in reports)
     assert {r.packages["wh1"] for r in reports} == {"restated v2 (restates v1)"}
 
-    # Counted once, in January: Feb and Mar carry it as a balance, not a flow.
-    jan = snapshot_row(root, PERIODS[0], NEW_ACCOUNT)
-    assert (jan["purchases_cents"], jan["principal_cents"]) == (AMOUNT_CENTS, AMOUNT_CENTS)
-    for period in PERIODS[1:]:
+    # Counted once, in February: March carries it as a balance, not a flow.
+    feb = snapshot_row(root, RESTATED[0], NEW_ACCOUNT)
+    assert (feb["purchases_cents"], feb["principal_cents"]) == (AMOUNT_CENTS, AMOUNT_CENTS)
+    for period in RESTATED[1:]:
         row = snapshot_row(root, period, NEW_ACCOUNT)
         assert row["begin_principal_cents"] == AMOUNT_CENTS
         assert (row["purchases_cents"], row["principal_cents"]) == (0, AMOUNT_CENTS)
 
     # Each period's beginning is the restated previous ending (wh1's pool figures).
-    for before, after in zip(PERIODS, PERIODS[1:], strict=False):
+    for before, after in zip(RESTATED, RESTATED[1:], strict=False):
         ending = manifest(root, "wh1", before, 2)["control_totals"]["principal_cents"]
         performance = pl.read_parquet(
             root / "lake" / "wh1" / "pool_performance" / f"{after}.parquet"
         )
         assert performance["beginning_principal_cents"][0] == ending
 
-    jan_v2 = manifest(root, "wh1", PERIODS[0], 2)
-    assert jan_v2["restates"] == "v1" and jan_v2["ledger_cutoff"] == cutoff
-    assert REASON in jan_v2["reason"] and "restatement of this period" in jan_v2["reason"]
-    assert "restatement of 2025-01" in manifest(root, "wh1", PERIODS[1], 2)["reason"]
-    changed = {c["figure"]: c for c in jan_v2["diff"]["figures_changed"]}
+    feb_v2 = manifest(root, "wh1", RESTATED[0], 2)
+    assert feb_v2["restates"] == "v1" and feb_v2["ledger_cutoff"] == cutoff
+    assert REASON in feb_v2["reason"] and "restatement of this period" in feb_v2["reason"]
+    assert "restatement of 2025-02" in manifest(root, "wh1", RESTATED[1], 2)["reason"]
+    changed = {c["figure"]: c for c in feb_v2["diff"]["figures_changed"]}
     principal = next(
-        c for f, c in changed.items() if f.startswith("Pool roll-forward, Principal, Ending")
+        c for f, c in changed.items() if f.startswith("Pool roll-forward") and f.endswith(", Principal, Ending")
     )
     assert principal["unit"] == "usd"
     # Ending principal moved by the purchase and by late postings the later cutoff now counts.
     assert principal["before"] != principal["after"]
-    assert jan_v2["diff"]["accounts_added"] >= 1
+    assert feb_v2["diff"]["accounts_added"] >= 1
 
     # v1 untouched; one message per new version, naming the reason and what changed.
     assert v1_files(root / "publish") == before_v1
     new = messages(root / "var" / "outbox")[sent_before:]
+    # trust1 too: the later cutoff counts the ledger's other late postings. One
+    # message per investor (wh1 has one, trust1 two) and version.
+    subjects = {
+        "Warehouse Facility 1 (First Demo Bank)": 1,
+        "Demo Credit Line Master Trust, Series 2025-1": 2,
+    }
     assert sorted(m["Subject"] for m in new) == sorted(
-        f"Warehouse Facility 1 (First Demo Bank): investor package {p} v2 (restates v1)"
-        for p in PERIODS
+        f"{name}: investor package {p} v2 (restates v1)"
+        for name, investors in subjects.items()
+        for p in RESTATED
+        for _ in range(investors)
     )
-    body = new[0].get_content()
+    body = next(m for m in new if m["Subject"].startswith("Warehouse")).get_content()
     assert REASON in body and "What changed (before -> after):" in body
 
     # The same restatement again records nothing and publishes nothing.
-    again = restate(settings, "2025-01", cutoff, REASON, say=lambda _: None)
+    again = restate(settings, "2025-02", cutoff, REASON, say=lambda _: None)
     assert {r.packages["wh1"] for r in again} == {"unchanged (v2 kept)"}
     assert len(messages(root / "var" / "outbox")) == sent_before + len(new)
 

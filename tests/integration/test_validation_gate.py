@@ -102,6 +102,7 @@ def test_unbalanced_waterfall_names_vehicle_period_and_the_broken_invariant():
     from funding.vehicle_config import load_vehicle
 
     config = load_vehicle(PACKAGE_DIR / "vehicles" / "trust1.yaml")
+    sized = config.size_at_closing(900_000_000)  # notes as shares of the pool at closing
     inputs = PeriodInputs(
         period_start=date(2025, 8, 1),
         period_end=date(2025, 8, 31),
@@ -116,7 +117,7 @@ def test_unbalanced_waterfall_names_vehicle_period_and_the_broken_invariant():
         fixings={"SOFR30A": 430},
         ratios={"delinquency_60_plus_3m_avg": None},
     )
-    result = run_waterfall(config, initial_state(config, date(2025, 7, 31)), inputs)
+    result = run_waterfall(config, initial_state(sized, date(2025, 7, 31)), inputs)
     assert waterfall_outcome("trust1", "2025-08", result).passed
     # Pay the senior fee one cent more than the funds allow: sources no longer equal uses.
     first = result.statement[1]

@@ -48,9 +48,10 @@ def test_the_wheel_runs_a_period_outside_the_checkout(tmp_path):
         "GIT_SHA": "0123456789abcdef",
     }
     funding = str(venv / "bin" / "funding")
-    run([funding, "seed", "--accounts", "120", "--months", "1"], work, env)
+    run([funding, "seed", "--accounts", "120", "--months", "2"], work, env)
     out = run([funding, "run"], work, env)
-    assert "2025-01  ok in" in out and "wh1       published v1" in out
+    # the vehicles report from 2025-02
+    assert "2025-02  ok in" in out and "wh1       published v1" in out
 
     # Nothing of the checkout was on the path: the code and its data came from the wheel.
     where = run(
@@ -63,5 +64,5 @@ def test_the_wheel_runs_a_period_outside_the_checkout(tmp_path):
         env,
     )
     assert str(PROJECT_ROOT) not in where and str(venv) in where
-    manifest = json.loads((work / "var/publish/wh1/2025-01/v1/manifest.json").read_text())
+    manifest = json.loads((work / "var/publish/wh1/2025-02/v1/manifest.json").read_text())
     assert manifest["code_version"] == "0.1.0+g0123456789ab"

@@ -7,12 +7,14 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
 from collections import Counter
 from datetime import date
 from decimal import Decimal
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -33,12 +35,12 @@ PERIODS = [
 ]
 BUCKETS = [
     "Current",
-    "1-29 days",
-    "30-59 days",
-    "60-89 days",
-    "90-119 days",
-    "120-149 days",
-    "150-179 days",
+    "1–29 days",
+    "30–59 days",
+    "60–89 days",
+    "90–119 days",
+    "120–149 days",
+    "150–179 days",
 ]
 VINTAGES = ["2023-Q1", "2023-Q2", "2023-Q3", "2023-Q4", "2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4"]
 SHA = "3f5a0c1e9b7d2a4c6e8f0a1b3c5d7e9f1a2b3c4d5e6f708192a3b4c5d6e7f809"
@@ -83,8 +85,8 @@ TREND_COLUMNS = {
     "net_chargeoff_rate": ("Net charge-off rate (annualised)", "ratio"),
     "portfolio_yield": ("Portfolio yield (annualised)", "ratio"),
     "delinquency_60_plus": ("60+ day delinquency", "ratio"),
-    "payment_rate_3m_avg": ("Monthly payment rate (3m avg)", "ratio"),
-    "delinquency_60_plus_3m_avg": ("60+ day delinquency (3m avg)", "ratio"),
+    "payment_rate_3m_avg": ("Monthly payment rate, 3-month average", "ratio"),
+    "delinquency_60_plus_3m_avg": ("60+ day delinquency, 3-month average", "ratio"),
 }
 
 
@@ -120,6 +122,7 @@ def pool_frame(periods: list[str] = PERIODS) -> pl.DataFrame:
                 "rollforward",
                 2,
                 "Pool roll-forward",
+                # reductions negative, as the package publishes them: each row foots
                 pl.DataFrame(
                     {
                         "receivable": ["Principal", "Finance charges", "Fees"],
@@ -127,8 +130,8 @@ def pool_frame(periods: list[str] = PERIODS) -> pl.DataFrame:
                         "additions": [4_500_000_00, 0, 0],
                         "removals": [-1_200_000_00, -12_345_67, 0],
                         "billed": [18_765_432_10, 2_345_678_90, 123_456_78],
-                        "collections": [-21_456_789_01, -2_123_456_78, -98_765_43],
-                        "chargeoffs": [-812_345_67, -45_678_90, -3_456_78],
+                        "collections": [-21_456_879_68, -2_123_456_78, -98_765_43],
+                        "chargeoffs": [-812_345_67, -45_678_90, -3_457_78],
                         "end": [152_141_885_65, 3_620_986_56, 255_801_46],
                     }
                 ),
@@ -279,35 +282,55 @@ def waterfall_frame() -> pl.DataFrame:
                 "Notes",
                 pl.DataFrame(
                     {
-                        "class": ["A", "B"],
+                        "class": ["Class A", "Class B"],
                         "begin": [100_000_000_00, 12_500_000_00],
+                        "principal": [-2_500_000_00, 0],
+                        "end": [97_500_000_00, 12_500_000_00],
                         "interest": [412_345_67, 61_234_56],
-                        "principal": [0, 0],
-                        "end": [100_000_000_00, 12_500_000_00],
                         "interest_per_1000": [4_12, 4_90],
                     }
                 ),
                 "class",
                 {
                     "begin": ("Beginning balance", "usd"),
-                    "interest": ("Interest paid", "usd"),
                     "principal": ("Principal paid", "usd"),
                     "end": ("Ending balance", "usd"),
+                    "interest": ("Interest paid", "usd"),
                     "interest_per_1000": ("Interest per $1,000 original", "usd"),
                 },
             ),
             section_frame(
-                "statement",
+                "reserve",
+                102,
+                "Reserve account",
+                pl.DataFrame(
+                    {
+                        "row": [
+                            "Beginning balance",
+                            "Release of excess over target to interest funds",
+                            "Draws to cover shortfalls",
+                            "Deposits",
+                            "Ending balance",
+                            "Required amount (target)",
+                        ],
+                        "value": [1_000_00, -310_00, 0, 0, 690_00, 690_00],
+                    }
+                ),
+                "row",
+                {"value": ("Amount", "usd")},
+            ),
+            section_frame(
+                "statement_interest",
                 104,
-                "Waterfall statement",
+                "Interest waterfall (application of finance charge collections)",
                 pl.DataFrame(
                     {
                         "line": [
-                            "interest 1. fee servicer",
-                            "interest 2. interest A",
-                            "interest 3. interest B",
-                            "interest 4. reserve deposit",
-                            "interest 5. release residual",
+                            "Servicing fee",
+                            "Class A interest",
+                            "Class B interest",
+                            "Reserve account deposit",
+                            "Excess spread released to the seller",
                         ],
                         "due": [125_000_00, 412_345_67, 61_234_56, 0, None],
                         "paid": [125_000_00, 412_345_67, 61_234_56, 0, 1_543_210_99],
@@ -325,28 +348,52 @@ def waterfall_frame() -> pl.DataFrame:
                 {
                     "due": ("Due", "usd"),
                     "paid": ("Paid", "usd"),
-                    "shortfall": ("Shortfall", "usd"),
-                    "available_after": ("Available after", "usd"),
+                    "shortfall": ("Unpaid", "usd"),
+                    "available_after": ("Funds left after the step", "usd"),
                 },
             ),
-            section_frame(
-                "triggers",
-                105,
-                "Trigger tests",
-                pl.DataFrame(
-                    {
-                        "name": ["delinquency_60_3m", "excess_spread_3m"],
-                        "test": ["ratio > 0.08", "ratio < 0.02"],
-                        "value": ["0.0231", "0.0144"],
-                        "result": ["pass", "BREACHED"],
-                    }
-                ),
-                "name",
-                {
-                    "test": ("Test", "text"),
-                    "value": ("Value", "ratio"),
-                    "result": ("Result", "text"),
-                },
+            combine(
+                [
+                    section_frame(
+                        "triggers",
+                        105,
+                        "Trigger tests",
+                        pl.DataFrame(
+                            {
+                                "name": ["60+ day delinquency", "3-month average excess spread"],
+                                "value": ["0.0231", None],
+                                "threshold": ["0.08", "0.02"],
+                                "result": ["Pass", "n/a (needs 3 months)"],
+                            }
+                        ),
+                        "name",
+                        {
+                            "value": ("Value", "ratio"),
+                            "threshold": ("Threshold", "ratio"),
+                            "result": ("Result", "text"),
+                        },
+                        missing={"value": "n/a (needs 3 months)"},
+                    ),
+                    section_frame(
+                        "triggers",
+                        105,
+                        "Trigger tests",
+                        pl.DataFrame(
+                            {
+                                "name": ["Borrowing base deficiency ($)"],
+                                "value": [2_179_361],
+                                "threshold": [0],
+                                "result": ["BREACHED"],
+                            }
+                        ),
+                        "name",
+                        {
+                            "value": ("Value", "usd"),
+                            "threshold": ("Threshold", "usd"),
+                            "result": ("Result", "text"),
+                        },
+                    ).with_columns(pl.col("row_order") + 2),
+                ]
             ),
         ]
     )
@@ -526,7 +573,8 @@ def test_sections_follow_section_order_and_parts_follow_the_layout(data, html):
     order = list(dict.fromkeys(section for (_, section, _, _), _ in cells))
     assert order == [
         "pool", "rollforward", "collections", "ratios", "trend", "delinquency",
-        "stratification_fico", "vintage", "data_quality", "notes", "statement", "triggers",
+        "stratification_fico", "vintage", "data_quality", "notes", "reserve",
+        "statement_interest", "triggers",
     ]  # fmt: skip
     assert html.index('data-section="data_quality"') < html.index('id="borrowing-base"')
     assert html.index('id="borrowing-base"') < html.index('data-section="notes"')
@@ -578,32 +626,107 @@ def test_missing_parts_and_sections_are_absent():
 # ------------------------------------------------------------------ charts
 
 
-def test_three_charts_are_inline_svg_without_figure_attributes(html):
-    assert html.count("<svg") == 3
-    assert 'aria-label="Headline ratios, monthly trend"' in html
+TREND_HIGH = "Headline ratios, monthly trend: Monthly payment rate and portfolio yield (annualised)"
+TREND_LOW = (
+    "Headline ratios, monthly trend: Net charge-off rate (annualised) and 60+ day delinquency"
+)
+
+
+def test_four_charts_are_inline_svg_without_figure_attributes(html):
+    assert html.count("<svg") == 4
+    assert f'aria-label="{TREND_HIGH}"' in html
+    assert f'aria-label="{TREND_LOW}"' in html
     assert 'aria-label="Delinquency by bucket"' in html
-    assert 'aria-label="Vintage curves by months on book"' in html
+    assert 'aria-label="Vintage cumulative net charge-offs by months on book"' in html
     assert parse(html).data_attrs_in_svg == 0
     assert "<script" not in html.lower()
 
 
+def _svgs(html: str) -> dict[str, str]:
+    """Each chart's SVG by its aria-label."""
+    out = {}
+    for piece in html.split("<svg")[1:]:
+        label = piece.split('aria-label="', 1)[1].split('"', 1)[0]
+        out[label] = piece.split("</svg>", 1)[0]
+    return out
+
+
+def _text_elements(svg: str, anchor: str | None = None) -> list[tuple[str, str]]:
+    """(x, text) of an SVG's text elements (with `text-anchor=anchor` if given)."""
+    out = []
+    for piece in svg.split("<text ")[1:]:
+        attrs, rest = piece.split(">", 1)
+        if anchor is None or f'text-anchor="{anchor}"' in attrs:
+            out.append((attrs.split('x="', 1)[1].split('"', 1)[0], rest.split("</text>", 1)[0]))
+    return out
+
+
+def _texts(svg: str, anchor: str | None = None) -> list[str]:
+    return [text for _, text in _text_elements(svg, anchor)]
+
+
+def _x_ticks(svg: str) -> list[str]:
+    """Axis tick labels under the plot, lines of one tick joined (Mar / 2025)."""
+    ticks: dict[str, list[str]] = {}
+    for x, text in _text_elements(svg, "middle"):
+        ticks.setdefault(x, []).append(text)
+    return [" ".join(lines) for lines in ticks.values()]
+
+
 @pytest.mark.parametrize(
     "periods",
-    [PERIODS[-1:], PERIODS[-2:], PERIODS],
-    ids=["one period", "two periods", "13 periods"],
+    [PERIODS[-1:], PERIODS[-3:], PERIODS],
+    ids=["one period", "three periods", "13 periods"],
 )
-def test_trend_chart_handles_few_periods(periods):
+def test_trend_is_split_by_scale_and_labels_its_span(periods):
     frame = published(
         section_frame(
             "trend", 5, "13-month trend", _trend_table(periods), "period_end", TREND_COLUMNS
         )
     )
     html = render_html(report_data(pool_figures=frame, waterfall_figures=None, borrowing_base=None))
-    assert html.count("<svg") == 1
+    svgs = _svgs(html)
+    assert set(svgs) == {TREND_HIGH, TREND_LOW}
+    # rates near 20% apart from loss and delinquency rates near 2-7%
+    high_legend = set(_texts(svgs[TREND_HIGH], "start"))
+    low_legend = set(_texts(svgs[TREND_LOW], "start"))
+    assert high_legend == {
+        "Monthly payment rate",
+        "Portfolio yield (annualised)",
+        "Monthly payment rate, 3-month average",
+    }
+    assert low_legend == {
+        "Net charge-off rate (annualised)",
+        "60+ day delinquency",
+        "60+ day delinquency, 3-month average",
+    }
+    # only the months that exist, and the span said in words
+    assert html.count(f"{len(periods)} of 13 months") == 2
+    assert len(_x_ticks(svgs[TREND_HIGH])) == len(periods)
     assert "<circle" in html  # a single period is still drawn, as markers
-    svg = html[html.index("<svg") : html.index("</svg>")]
-    assert "nan" not in svg.lower() and "inf" not in svg.lower()
+    for svg in svgs.values():
+        assert "nan" not in svg.lower() and "inf" not in svg.lower()
     assert len(parse(html).figures) == len(periods) * len(TREND_COLUMNS)
+
+
+def test_chart_legends_are_the_table_labels(html):
+    svgs = _svgs(html)
+    legends = set(_texts(svgs[TREND_HIGH], "start")) | set(_texts(svgs[TREND_LOW], "start"))
+    assert legends == {label for label, _ in TREND_COLUMNS.values()}
+    vintage = [s for label, s in svgs.items() if label.startswith("Vintage")][0]
+    assert set(_texts(vintage, "start")) == set(VINTAGES)  # the table's rows
+    captions = [c.split("</figcaption>")[0] for c in html.split("<figcaption>")[1:]]
+    vintage_caption = next(c for c in captions if c.startswith("Cumulative net charge-offs"))
+    assert "net of recoveries" in vintage_caption
+
+
+def test_axis_ticks_never_repeat_a_label(html):
+    for label, svg in _svgs(html).items():
+        y_ticks = _texts(svg, "end")
+        assert len(y_ticks) == len(set(y_ticks)) > 1, (label, y_ticks)
+        if not label.startswith("Delinquency"):  # bars carry value labels, not ticks
+            x_ticks = [t for t in _x_ticks(svg) if t != "Months on book"]
+            assert len(x_ticks) == len(set(x_ticks)) > 1, (label, x_ticks)
 
 
 def test_charts_with_only_nulls_say_there_is_no_data():
@@ -821,4 +944,228 @@ def test_pdf_pages_are_not_blank_and_carry_the_figures(data, pdf, tmp_path):
     assert format_value("usd", ending["amount"], None, None, None) == "152,141,885.65"
     assert "152,141,885.65" in text
     assert "122,900,716.31" in text  # the certificate's borrowing base
-    assert "Waterfall statement" in text
+    assert "Interest waterfall" in text
+
+
+# ------------------------------------------------------------------ printed as a reader reads
+
+
+def test_numbers_print_as_written_by_hand(html):
+    """Hand-written cells: the sign kept, thousands separated, ratios as %,
+    money with two decimals (not checked against the renderer's formatter)."""
+    cells = dict(parse(html).figures)
+    pool, waterfall = "pool_performance", "waterfall"
+    assert cells[(pool, "rollforward", "Principal", "Removals")] == "-1,200,000.00"
+    assert cells[(pool, "rollforward", "Fees", "Charge-offs")] == "-3,457.78"
+    assert cells[(pool, "pool", "Accounts in pool", "Count")] == "48,213"
+    assert cells[(pool, "ratios", "Monthly payment rate", "This period")] == "19.23%"
+    assert cells[(pool, "ratios", "Net charge-off rate (annualised)", "This period")] == "5.41%"
+    assert cells[(pool, "rollforward", "Principal", "Ending")] == "152,141,885.65"
+    # a tiny negative share (a credit balance) rounds to 0.00%, without a sign
+    tiny = render_html(
+        report_data(
+            pool_figures=published(
+                section_frame(
+                    "stratification_balance",
+                    10,
+                    "Stratification by balance",
+                    pl.DataFrame({"band": ["Credit balance"], "pct": ["-0.00002"]}),
+                    "band",
+                    {"pct": ("% of balance", "ratio")},
+                )
+            ),
+            waterfall_figures=None,
+            borrowing_base=None,
+        )
+    )
+    assert dict(parse(tiny).figures) == {
+        (pool, "stratification_balance", "Credit balance", "% of balance"): "0.00%"
+    }
+    assert cells[(waterfall, "triggers", "Borrowing base deficiency ($)", "Value")] == "21,793.61"
+    assert cells[(waterfall, "triggers", "3-month average excess spread", "Value")] == (
+        "n/a (needs 3 months)"
+    )
+    assert (
+        cells[(waterfall, "statement_interest", "Excess spread released to the seller", "Due")]
+        == ""
+    )
+
+
+class Tables(HTMLParser):
+    """Every figure table: its header titles and rows of (label, cell texts)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[dict] = []
+        self._cell: list[str] | None = None
+        self._in_head = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append({"headers": [], "rows": []})
+        elif tag == "thead":
+            self._in_head = True
+        elif tag == "tr" and self.tables and not self._in_head:
+            self.tables[-1]["rows"].append([])
+        elif tag in ("th", "td") and self.tables:
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "thead":
+            self._in_head = False
+        elif tag in ("th", "td") and self._cell is not None:
+            text = "".join(self._cell).strip()
+            if self._in_head:
+                self.tables[-1]["headers"].append(text)
+            else:
+                self.tables[-1]["rows"][-1].append(text)
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def tables_of(html: str) -> list[dict]:
+    parser = Tables()
+    parser.feed(html)
+    return parser.tables
+
+
+def _amount(text: str) -> Decimal:
+    return Decimal(text.replace(",", "").replace("$", "") or "0")
+
+
+def rollforwards(html: str) -> list[tuple[str, Decimal, Decimal]]:
+    """Every roll-forward of the report as (where, beginning + movements, ending):
+    a table with a "Beginning…" and an "Ending…" column (each row rolls
+    forward across the columns between them) or with rows so named (the
+    rows between them roll the single figure column forward)."""
+    out = []
+    for table in tables_of(html):
+        headers = table["headers"]
+        begin = next((i for i, h in enumerate(headers) if h.startswith("Beginning")), None)
+        end = next((i for i, h in enumerate(headers) if h.startswith("Ending")), None)
+        if begin is not None and end is not None:
+            for row in table["rows"]:
+                cells = [_amount(c) for c in row[begin : end + 1]]
+                out.append((f"{headers[begin : end + 1]} {row[0]}", sum(cells[:-1]), cells[-1]))
+            continue
+        labels = [row[0] for row in table["rows"]]
+        begin = next((i for i, r in enumerate(labels) if r.startswith("Beginning")), None)
+        end = next((i for i, r in enumerate(labels) if r.startswith("Ending")), None)
+        if begin is not None and end is not None:
+            cells = [_amount(row[1]) for row in table["rows"][begin : end + 1]]
+            out.append((f"rows {labels[begin : end + 1]}", sum(cells[:-1]), cells[-1]))
+    return out
+
+
+def test_every_rollforward_table_foots(html):
+    found = rollforwards(html)
+    # pool roll-forward (3 receivables), notes (2 classes), reserve account
+    assert len(found) == 6, found
+    assert [f for f in found if f[1] != f[2]] == []
+
+
+def test_a_reserve_table_showing_a_release_twice_does_not_foot():
+    """The defect the footing test guards against: a 310.00 release also
+    shown as a draw, so 1,000.00 - 310.00 - 310.00 != 690.00."""
+    broken = waterfall_frame().with_columns(
+        pl.when((pl.col("section") == "reserve") & (pl.col("row") == "Draws to cover shortfalls"))
+        .then(pl.lit(Decimal("-310.00")).cast(pl.Decimal(18, 2)))
+        .otherwise("amount")
+        .alias("amount")
+    )
+    html = render_html(report_data(waterfall_figures=published(broken)))
+    unbalanced = [f for f in rollforwards(html) if f[1] != f[2]]
+    assert unbalanced == [
+        (
+            "rows ['Beginning balance', 'Release of excess over target to interest funds', "
+            "'Draws to cover shortfalls', 'Deposits', 'Ending balance']",
+            Decimal("380.00"),
+            Decimal("690.00"),
+        )
+    ]
+
+
+def test_table_headers_state_their_units(html):
+    headers = {h for table in tables_of(html) for h in table["headers"]}
+    assert {
+        "Beginning ($)",
+        "Ending ($)",
+        "Amount ($)",
+        "% of receivables",
+        "This period (%)",
+        "3-month average (%)",
+        "Accounts",
+        "Value ($ or %)",
+        "Limit / rate (%)",
+    } <= headers
+
+
+def _page_texts(pdf: bytes, tmp_path: Path) -> list[str]:
+    target = tmp_path / "pages.pdf"
+    target.write_bytes(pdf)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(target), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    return text.split("\f")[:-1]
+
+
+def body_lines(page: str, headings: set[str]) -> list[str]:
+    """A page's lines other than the running header, the page number and headings."""
+    lines = []
+    for raw in page.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("Page ") or "Investor report ·" in line:
+            continue
+        if line in headings:
+            continue
+        lines.append(line)
+    return lines
+
+
+def headings_of(html: str) -> set[str]:
+    found = set()
+    for tag in ("h1", "h2", "h3"):
+        for piece in html.split(f"<{tag}")[1:]:
+            text = piece.split(">", 1)[1].split(f"</{tag}>", 1)[0]
+            found.add(unescape(text).strip())
+    return found
+
+
+def footer_text(html: str) -> str:
+    """The colophon's characters without any whitespace (PDF text wraps it anywhere)."""
+    footer = html.split('<footer class="colophon">', 1)[1].split("</footer>", 1)[0]
+    return "".join(unescape(re.sub(r"<[^>]+>", "", footer)).split())
+
+
+def pages_without_body(html: str, pdf: bytes, tmp_path: Path) -> list[int]:
+    """Pages holding nothing but headings, the footer and the running header."""
+    pages = _page_texts(pdf, tmp_path)
+    headings, footer = headings_of(html), footer_text(html)
+    empty = []
+    for number, page in enumerate(pages, start=1):
+        body = [line for line in body_lines(page, headings) if "".join(line.split()) not in footer]
+        if not body:
+            empty.append(number)
+    return empty
+
+
+def test_every_pdf_page_has_body_text(html, pdf, tmp_path):
+    assert len(_page_texts(pdf, tmp_path)) >= 3
+    assert pages_without_body(html, pdf, tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "css",
+    [
+        ".colophon { break-before: page !important; }",
+        "h2.part-title { break-after: page !important; }",
+    ],
+    ids=["footer alone", "heading alone"],
+)
+def test_a_page_with_only_a_heading_or_the_footer_is_found(html, tmp_path, css):
+    """The check above finds such a page when the layout is forced into one."""
+    broken = html.replace("</style>", css + "</style>", 1)
+    assert pages_without_body(broken, render_pdf(broken), tmp_path) != []

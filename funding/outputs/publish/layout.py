@@ -15,6 +15,7 @@ MANIFEST = "manifest.json"
 LATEST = "latest.json"
 CLAIM = "_claim.json"
 TAPE_PARQUET = "loan_tape.parquet"
+OPERATIONS_REPORT = "operations_report.html"
 RESERVED_NAMES = frozenset({MANIFEST, LATEST, CLAIM})
 DATA_SUFFIXES = (".parquet", ".csv")
 
@@ -30,6 +31,13 @@ def package_prefix(vehicle_id: str, period: Period) -> str:
 
 def version_key(vehicle_id: str, period: Period, version: int, name: str) -> str:
     return f"{package_prefix(vehicle_id, period)}/v{version}/{name}"
+
+
+def operations_report_key(vehicle_id: str, period: Period, version: int) -> str:
+    """Where the internal operations report of a version is published: beside
+    the package, not in it (`{vehicle_id}/{YYYY-MM}/internal/v{N}/`), so it is
+    neither in the manifest nor delivered to investors."""
+    return f"{package_prefix(vehicle_id, period)}/internal/v{version}/{OPERATIONS_REPORT}"
 
 
 def versions(target: ObjectStore, vehicle_id: str, period: Period) -> list[int]:

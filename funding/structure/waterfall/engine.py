@@ -59,7 +59,9 @@ Interpretations where the spec leaves room (an analyst's reading)
   funds; what is not covered is an investor charge-off, written down most
   junior class first, capped at the note balances (a loss beyond them falls
   on the seller's interest). `chargeoff_reimbursement` reimburses the
-  unreimbursed charge-offs senior class first, into the principal funds.
+  unreimbursed charge-offs of earlier periods, senior class first, into the
+  principal funds: a write-down of this period is due from the next one (it
+  arose because this period's funds ran out before it).
 - `reserve_deposit` tops the reserve up to the target. A shortfall of a
   deposit, of principal or of a reimbursement is not a carried amount:
   the next period recomputes it from balances.
@@ -86,8 +88,9 @@ Interpretations where the spec leaves room (an analyst's reading)
   draws passed to the borrower. Amounts moved from interest to principal
   funds (`defaulted_amount`, `chargeoff_reimbursement`) are internal.
 - Engine-derived ratios (`excess_spread`, `excess_spread_3m_avg`,
-  `borrowing_base_deficiency`, the latter in cents of advances over the
-  borrowing base before the waterfall) override same-named entries of
+  `seller_interest_to_invested`, `borrowing_base_deficiency`, the latter in
+  cents of advances over the borrowing base before the waterfall) override
+  same-named entries of
   `inputs.ratios`: funding.md defines the triggers on the vehicle's own
   figures, not on the pool's ratio of the same name. Without borrowing base
   figures the deficiency has no value unless the inputs give one.
@@ -104,7 +107,6 @@ Interpretations where the spec leaves room (an analyst's reading)
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
@@ -123,6 +125,7 @@ from funding.structure.triggers import (
     EXCESS_SPREAD,
     EXCESS_SPREAD_3M_AVG,
     REVOLVING,
+    SELLER_INTEREST_TO_INVESTED,
     RatioValue,
     breach_runs,
     cash_trap_breached,
@@ -133,6 +136,7 @@ from funding.structure.triggers import (
     trailing_average,
 )
 from funding.structure.waterfall.state import (
+    InvestorAllocation,
     PeriodInputs,
     StatementRow,
     VehicleState,
@@ -171,16 +175,6 @@ PRINCIPAL_ACTIONS = ("borrowing_base_cure", "principal_sequential", "principal_p
 # inputs, allocation, accruals
 
 
-@dataclass(frozen=True)
-class _Allocation:
-    """The investor's share of the period's pool measures."""
-
-    percentage: Fraction
-    interest_funds: dict[str, int]  # per available-funds measure
-    principal_collections: int
-    defaulted: int
-
-
 def investor_percentage(
     allocation: str, invested_cents: int, pool_beginning_cents: int
 ) -> Fraction:
@@ -194,7 +188,9 @@ def investor_percentage(
     return min(Fraction(1), Fraction(invested_cents, pool_beginning_cents))
 
 
-def _allocate_pool(config: StructureConfig, invested: int, pool: Mapping[str, int]) -> _Allocation:
+def _allocate_pool(
+    config: StructureConfig, invested: int, pool: Mapping[str, int]
+) -> InvestorAllocation:
     pct = investor_percentage(
         config.investor_allocation, invested, pool.get("beginning_principal", 0)
     )
@@ -202,7 +198,7 @@ def _allocate_pool(config: StructureConfig, invested: int, pool: Mapping[str, in
     def share(measure: str) -> int:
         return to_cents(pct * pool[measure], config.rounding)
 
-    return _Allocation(
+    return InvestorAllocation(
         percentage=pct,
         interest_funds={measure: share(measure) for measure in config.available_funds},
         principal_collections=share("principal_collections"),
@@ -341,6 +337,10 @@ def run_waterfall(
         excess_spread_3m_avg=spread_3m,
         reserve_target_cents=run.reserve_target,
         waterfall_status=status,
+        allocation=allocation,
+        fees_accrued=fees_accrued,
+        interest_accrued=interest_accrued,
+        note_rates={n.class_: note_rate(n, inputs.fixings) for n in config.notes},
     )
 
 
@@ -350,6 +350,7 @@ def _trigger_ratios(
     ratios: dict[str, RatioValue] = dict(inputs.ratios)
     ratios[EXCESS_SPREAD] = spread
     ratios[EXCESS_SPREAD_3M_AVG] = spread_3m
+    ratios[SELLER_INTEREST_TO_INVESTED] = seller_interest_ratio(inputs.pool, invested)
     if inputs.borrowing_base_cents is not None:
         ratios[BORROWING_BASE_DEFICIENCY] = max(0, invested - inputs.borrowing_base_cents)
     else:
@@ -365,6 +366,17 @@ def _after_waterfall_ratios(
     if inputs.borrowing_base_cents is None:
         return {}
     return {BORROWING_BASE_DEFICIENCY: max(0, sum(balances.values()) - inputs.borrowing_base_cents)}
+
+
+def seller_interest_ratio(pool: Mapping[str, int], invested_cents: int) -> Fraction | None:
+    """The seller's interest at the period end over the invested amount: (pool
+    principal at the period end - the invested amount the period started
+    with) / that invested amount. Tested before the waterfall, so against the
+    invested amount before this period's payments. None when nothing is
+    invested or the pool's ending principal is not given."""
+    if invested_cents <= 0 or "ending_principal" not in pool:
+        return None
+    return Fraction(pool["ending_principal"] - invested_cents, invested_cents)
 
 
 class _PeriodRun:
@@ -397,6 +409,7 @@ class _PeriodRun:
         self.unpaid_interest = dict(opening.unpaid_interest)
         self.unpaid_fees = dict(opening.unpaid_fees)
         self.unreimbursed = dict(opening.unreimbursed_chargeoffs)
+        self.earlier_chargeoffs = dict(opening.unreimbursed_chargeoffs)
         self.reserve = opening.reserve_cents
         self.covers = {cover.key for cover in config.reserve_covers}
         self.chargeoffs = dict.fromkeys(self.classes, 0)
@@ -485,7 +498,7 @@ class _PeriodRun:
 
     def pay_chargeoff_reimbursement(self, step: WaterfallStep) -> None:
         for name in self.classes:
-            due = self.unreimbursed[name]
+            due = self.earlier_chargeoffs[name]
             paid = self.take(due)
             self.unreimbursed[name] -= paid
             self.balances[name] += paid
@@ -621,7 +634,7 @@ def allocate_pro_rata(amount: int, weights: list[int]) -> list[int]:
 # sources and uses
 
 
-def _sources(allocation: _Allocation, rows: list[StatementRow]) -> dict[str, int]:
+def _sources(allocation: InvestorAllocation, rows: list[StatementRow]) -> dict[str, int]:
     sources = {f"interest_funds.{m}": cents for m, cents in allocation.interest_funds.items()}
     sources["principal_funds.principal_collections"] = allocation.principal_collections
     sources.update(reserve_and_facility_sources(rows))

@@ -43,11 +43,23 @@ def opening_state_for(
     period: Period,
     first_period: Period | None,
     previous_state: VehicleState | None,
+    pool_at_closing_cents: int | None = None,
 ) -> VehicleState:
     """The state `period` starts from: the config's initial values at the
-    vehicle's first period, else the previous period's closing state."""
+    vehicle's first period, else the previous period's closing state.
+
+    At the first period, balances stated as shares of the pool are sized on
+    `pool_at_closing_cents`: the pool's principal at its closing, the end of
+    the period before the first (the first period's beginning principal)."""
     previous = period.previous()
     if period == first_period:
+        if not config.sized_at_closing:
+            if pool_at_closing_cents is None:
+                raise ValueError(
+                    f"{vehicle_id} sizes its notes on the pool at closing: "
+                    f"the pool's principal at {previous.end} is needed"
+                )
+            config = config.size_at_closing(pool_at_closing_cents)
         return initial_state(config, previous.end)
     if previous_state is None:
         raise MissingPredecessorError(

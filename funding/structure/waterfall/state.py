@@ -159,8 +159,23 @@ class PeriodInputs:
 
 
 @dataclass(frozen=True)
+class InvestorAllocation:
+    """The investor's share of the period's pool measures (each share rounded once)."""
+
+    percentage: Fraction
+    interest_funds: dict[str, int]  # per available-funds measure
+    principal_collections: int
+    defaulted: int  # the investor share of charged-off principal
+
+
+@dataclass(frozen=True)
 class WaterfallResult:
-    """A period's statement, trigger tests and closing state, with the figures behind them."""
+    """A period's statement, trigger tests and closing state, with the figures behind them.
+
+    `fees_accrued` and `interest_accrued` are this period's accruals (without
+    amounts carried from earlier periods); `note_rates` each class's annual
+    rate for the period.
+    """
 
     statement: tuple[StatementRow, ...]
     trigger_tests: tuple[TriggerTest, ...]
@@ -176,6 +191,10 @@ class WaterfallResult:
     # the status the principal waterfall ran under; the closing state's status
     # differs when a trigger tested after the waterfall ended revolving
     waterfall_status: str = REVOLVING
+    allocation: InvestorAllocation | None = None
+    fees_accrued: dict[str, int] = field(default_factory=dict)
+    interest_accrued: dict[str, int] = field(default_factory=dict)
+    note_rates: dict[str, Fraction] = field(default_factory=dict)
 
     @property
     def sources_total(self) -> int:
@@ -199,7 +218,12 @@ def initial_state(
     """
     if warehouse is None:
         warehouse = getattr(config, "facility", None) is not None
-    balances = {note.class_: note.initial_balance_cents for note in config.notes}
+    if not config.sized_at_closing:
+        raise ValueError(
+            "the config states balances at closing as shares of the pool: "
+            "size it first (StructureConfig.size_at_closing)"
+        )
+    balances = {note.class_: int(note.initial_balance_cents or 0) for note in config.notes}
     return VehicleState(
         period_end=period_end_before_first,
         status=REVOLVING,
@@ -208,7 +232,9 @@ def initial_state(
         unpaid_interest=dict.fromkeys(balances, 0),
         unpaid_fees=dict.fromkeys(config.fee_names, 0),
         unreimbursed_chargeoffs=dict.fromkeys(balances, 0),
-        reserve_cents=config.reserve_account.initial_cents if config.reserve_account else 0,
+        reserve_cents=int(config.reserve_account.initial_cents or 0)
+        if config.reserve_account
+        else 0,
         advances_cents=sum(balances.values()) if warehouse else None,
     )
 

@@ -30,6 +30,7 @@ from funding.outputs.tape import (
     build_tape,
     tape_control_totals,
     tape_csv_bytes,
+    tape_dictionary_csv,
     tape_parquet_bytes,
     with_account_ref,
 )
@@ -414,3 +415,24 @@ def test_tape_refuses_rows_outside_the_vehicle_pool(ledger):
         build_tape(pool, "wh1", b"")
     with pytest.raises(ValueError, match="not a loan tape"):
         tape_csv_bytes(build_tape(pool, "wh1", KEY).drop("flags"))
+
+
+@pytest.mark.parametrize("with_eligibility", [False, True], ids=["tape", "eligibility tape"])
+def test_the_dictionary_lists_exactly_the_tapes_columns_in_order(with_eligibility):
+    pool = make_pool(20)
+    eligibility = evaluate_eligibility(pool, ELIGIBILITY_CONFIG) if with_eligibility else None
+    tape = build_tape(pool, "wh1", KEY, eligibility=eligibility)
+    rows = list(csv.DictReader(io.StringIO(tape_dictionary_csv(tape).decode("utf-8"))))
+    expected = CONTRACT + (ELIGIBILITY if with_eligibility else [])
+    assert [r["column"] for r in rows] == [name for name, _ in expected] == tape.columns
+    assert list(rows[0]) == ["column", "type", "unit", "definition", "source"]
+    by_name = {r["column"]: r for r in rows}
+    # types and units as a reader of the CSV needs them
+    assert {
+        name: by_name[name]["type"] for name, dtype in expected if dtype == MONEY
+    } == dict.fromkeys([name for name, dtype in expected if dtype == MONEY], "decimal(18,2)")
+    assert by_name["principal_balance"]["unit"] == "USD"
+    assert by_name["apr_bps"]["unit"] == "bps"
+    assert by_name["days_past_due"]["unit"] == "days"
+    assert by_name["period_end"]["type"] == "date"
+    assert all(r["definition"] and r["source"] for r in rows)

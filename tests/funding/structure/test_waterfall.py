@@ -268,8 +268,10 @@ def test_defaulted_amount_above_funds_charges_off_the_junior_class_then_is_reimb
         (3, "interest", "A", 600_000, 600_000, 0, 0, 600_000),
         (4, "interest", "B", 300_000, 300_000, 0, 0, 300_000),
         (5, "defaulted_amount", "principal_funds", 3_000_000, 300_000, 2_700_000, 0, 0),
+        # the 2,700,000 written down at step 5 is due from June: only charge-offs
+        # of earlier periods are due for reimbursement, so nothing is short here
         (6, "chargeoff_reimbursement", "A", 0, 0, 0, 0, 0),
-        (6, "chargeoff_reimbursement", "B", 2_700_000, 0, 2_700_000, 0, 0),
+        (6, "chargeoff_reimbursement", "B", 0, 0, 0, 0, 0),
         (7, "release", "seller", 0, 0, 0, 0, 0),
     ]
     assert may.investor_chargeoffs == {"A": 0, "B": 2_700_000}
@@ -1019,3 +1021,79 @@ def test_invariants_catch_a_balance_that_does_not_roll_forward() -> None:
     violations = check_invariants(replace(result, state=state))
     assert [v.invariant for v in violations] == ["balances_roll_forward"]
     assert "class B" in violations[0].message
+
+
+# ---------------------------------------------------------------------------
+# rate-based fees by day count, and notes sized on the pool at closing
+
+
+@pytest.mark.parametrize(
+    ("day_count", "expected_cents"),
+    [
+        # 70,000,000.00 x 2% x 31/360 = 120,555.555... -> 120,555.56
+        ("ACT/360", 12_055_556),
+        # 70,000,000.00 x 2% x 31/365 = 118,904.109... -> 118,904.11
+        ("ACT/365F", 11_890_411),
+        # 70,000,000.00 x 2% x 30/360 = 116,666.666... -> 116,666.67 (May 1 to May 31 counts 30)
+        ("30/360", 11_666_667),
+    ],
+)
+def test_a_rate_based_fee_accrues_over_its_day_count(day_count, expected_cents) -> None:
+    """May 2025: 30 April to 31 May is a 31-day period."""
+    doc = without_reserve(trust_doc())
+    doc["notes"] = [
+        note("A", 6_000_000_000, {"fixed_bps": 500}),
+        note("B", 1_000_000_000, {"fixed_bps": 720}),
+    ]
+    doc["fees"] = [
+        {"name": "trustee_fee", "flat_cents": 250_000},
+        {
+            "name": "servicing_fee",
+            "rate_bps": 200,
+            "basis": "beginning_invested",
+            "day_count": day_count,
+        },
+    ]
+    result = run(config(doc), None, MAY_2025, pool=pool(900_000_000, beginning=10_000_000_000))
+    assert MAY_2025["previous_period_end"] == date(2025, 4, 30)
+    assert MAY_2025["period_end"] == date(2025, 5, 31)
+    assert result.fees_accrued["servicing_fee"] == expected_cents
+    servicing = next(r for r in result.statement if r.target == "servicing_fee")
+    assert servicing.due_cents == servicing.paid_cents == expected_cents
+
+
+def test_notes_stated_as_a_share_of_the_pool_are_sized_at_closing() -> None:
+    doc = trust_doc()
+    doc["notes"] = [
+        {
+            "class": "A",
+            "initial_pct_of_pool_bps": 6800,
+            "rate": {"fixed_bps": 500},
+            "day_count": "30/360",
+        },
+        {
+            "class": "B",
+            "initial_pct_of_pool_bps": 1200,
+            "rate": {"fixed_bps": 720},
+            "day_count": "30/360",
+        },
+    ]
+    doc["reserve_account"] = {"initial_pct_of_notes_bps": 100, "target": {"pct_of_notes_bps": 100}}
+    cfg = config(doc)
+    assert not cfg.sized_at_closing
+    with pytest.raises(ValueError, match="size it first"):
+        initial_state(cfg, date(2025, 1, 31))
+    # pool of 3,387,546.37 at closing: A 68% = 2,303,531.53 and B 12% = 406,505.56,
+    # each rounded down to whole $1,000; the reserve 1% of 2,709,000.00 = 27,090.00
+    sized = cfg.size_at_closing(338_754_637)
+    state = initial_state(sized, date(2025, 1, 31))
+    assert state.note_balances == {"A": 230_300_000, "B": 40_600_000}
+    assert state.reserve_cents == 2_709_000
+    assert sized.sized_at_closing
+
+
+def test_a_note_states_its_size_one_way() -> None:
+    doc = trust_doc()
+    doc["notes"][0] = {**doc["notes"][0], "initial_pct_of_pool_bps": 6800}
+    with pytest.raises(ValidationError, match="initial_balance_cents or initial_pct_of_pool_bps"):
+        config(doc)
