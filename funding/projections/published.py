@@ -43,18 +43,27 @@ def reads(config: VehicleConfig) -> list:
     return tables
 
 
+def _reported(config: VehicleConfig, tables: PeriodTables, period: Period) -> bool:
+    """Whether the vehicle published period P. Without `first_period_end`, a
+    vehicle starts at the first period it ran, so an earlier month has no
+    state in the lake and was never published."""
+    if config.first_period_end is not None:
+        return config.reports(period)
+    return tables.exists(WATERFALL_STATE, period)
+
+
 def published_start(config: VehicleConfig, tables: PeriodTables, period: Period) -> ProjectionStart:
     """Period P's closing state and published figures; for the month before
     the vehicle's first period (its closing), the state that first period
     opened with, as published (balances sized on the pool at closing), and
     nothing else published."""
-    if not config.reports(period):
+    if not _reported(config, tables, period):
         opening = tables.read(WATERFALL_OPENING, period.next())
         return ProjectionStart(period, opening, ())
     performance = []
     for back in range(HISTORY_PERIODS - 1, -1, -1):
         earlier = period.plus(-back)
-        if config.reports(earlier):
+        if _reported(config, tables, earlier):
             frame = tables.read_optional(POOL_PERFORMANCE, earlier)
             if frame is not None:
                 performance.append(frame.to_dicts()[0])
@@ -81,7 +90,7 @@ def published_periods(
 ) -> list[PublishedPeriod]:
     """The last `BACKTEST_MONTHS` periods up to P the vehicle reported, oldest first."""
     periods = [period.plus(-back) for back in range(BACKTEST_MONTHS - 1, -1, -1)]
-    return [_published(config, tables, p) for p in periods if config.reports(p)]
+    return [_published(config, tables, p) for p in periods if _reported(config, tables, p)]
 
 
 def _published(config: VehicleConfig, tables: PeriodTables, period: Period) -> PublishedPeriod:

@@ -1,16 +1,11 @@
 """The commands people run: `funding seed`, `funding run` through a real
-Dagster instance, and the Dagster webserver serving this code location."""
+Dagster instance and `funding verify` (the webserver: test_shared_instance)."""
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -103,64 +98,6 @@ def test_run_fails_with_the_blocking_check_message(tmp_path):
     assert "2025-01  FAILED" in result.stdout
     assert "receivables_snapshot:entries_balance failed" in result.stdout
     assert "entry ids [7]" in result.stdout
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_webserver_serves_the_code_location(seeded, tmp_path):
-    _, env = seeded
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            str(BIN / "dagster-webserver"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-m",
-            "dagster_project.definitions",
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(
-                    f"http://127.0.0.1:{port}/server_info", timeout=2
-                ) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(1)
-        else:
-            pytest.fail("the Dagster webserver did not answer /server_info within 120 s")
-        query = json.dumps({"query": "{ assetNodes { assetKey { path } } }"}).encode()
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/graphql",
-            data=query,
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            nodes = json.loads(response.read())["data"]["assetNodes"]
-        keys = {"/".join(n["assetKey"]["path"]) for n in nodes}
-        assert {
-            "receivables_snapshot",
-            "wh1/borrowing_base_certificate",
-            "trust1/waterfall",
-            "portfolio/pool_performance",
-        } <= keys
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
 
 
 def test_verify_checks_a_published_package_against_its_manifest(seeded):
