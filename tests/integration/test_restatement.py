@@ -109,7 +109,9 @@ def test_restating_a_period_counts_a_late_posting_once_and_publishes_what_change
     assert "restatement of 2025-02" in manifest(root, "wh1", RESTATED[1], 2)["reason"]
     changed = {c["figure"]: c for c in feb_v2["diff"]["figures_changed"]}
     principal = next(
-        c for f, c in changed.items() if f.startswith("Pool roll-forward") and f.endswith(", Principal, Ending")
+        c
+        for f, c in changed.items()
+        if f.startswith("Pool roll-forward") and f.endswith(", Principal, Ending")
     )
     assert principal["unit"] == "usd"
     # Ending principal moved by the purchase and by late postings the later cutoff now counts.

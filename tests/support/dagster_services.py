@@ -86,7 +86,9 @@ def running_webserver(env: Mapping[str, str], logs: Path) -> Iterator[Webserver]
 
 @contextmanager
 def running_daemon(env: Mapping[str, str], logs: Path) -> Iterator[subprocess.Popen]:
-    with _process([str(BIN / "dagster-daemon"), "run", "-m", LOCATION], env, logs / "daemon.log") as p:
+    with _process(
+        [str(BIN / "dagster-daemon"), "run", "-m", LOCATION], env, logs / "daemon.log"
+    ) as p:
         yield p
 
 
