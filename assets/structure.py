@@ -195,7 +195,9 @@ def _waterfall_asset(config: VehicleConfig, partitions_def) -> dg.AssetsDefiniti
                 "status": dg.MetadataValue.text(
                     state.status + (" (cash trap)" if state.cash_trap else "")
                 ),
-                "note_balances": dg.MetadataValue.json(state.note_balances),
+                "note_balances": dg.MetadataValue.json(
+                    {note: usd(cents) for note, cents in state.note_balances.items()}
+                ),
                 "reserve": dg.MetadataValue.text(usd(state.reserve_cents)),
                 "statement": markdown_table(
                     statement.select("waterfall", "step", "action", "target", *STATEMENT_MONEY),

@@ -128,10 +128,28 @@ def package_outcomes(settings: Settings, period: Period, result) -> dict[str, st
         if not record.get("published"):
             outcomes[vehicle] = f"unchanged (v{version} kept)"
         elif record.get("restates"):
-            outcomes[vehicle] = f"restated v{version} (restates {record['restates']})"
+            outcomes[vehicle] = f"restated v{version} (restates {record['restates']})" + "".join(
+                _figure_lines(record)
+            )
         else:
             outcomes[vehicle] = f"published v{version}"
     return outcomes
+
+
+SHOWN_FIGURES = 5  # the rest are in the manifest's diff and the investor message
+
+
+def _figure_lines(record: dict) -> list[str]:
+    """Which figures a restatement changed, before and after."""
+    changes = record.get("figures_changed") or []
+    lines = [
+        f"\n{'':12}{c['figure']}: {c['before'] or '-'} -> {c['after'] or '-'}"
+        for c in changes[:SHOWN_FIGURES]
+    ]
+    more = len(changes) - SHOWN_FIGURES + int(record.get("other_figures_changed") or 0)
+    if more > 0:
+        lines.append(f"\n{'':12}and {more} more figures (manifest.json, diff)")
+    return lines
 
 
 class Progress:
@@ -208,6 +226,22 @@ def select_periods(settings: Settings, first: str | None, through: str | None) -
     return [p for p in closed if (low is None or p >= low) and (high is None or p <= high)]
 
 
+def warn_of_republication(
+    settings: Settings, lake, periods: list[Period], say: Callable[[str], None]
+) -> None:
+    """Say before anything runs, and so before any message is sent, when
+    several periods to run already have published packages: each one whose
+    data changed becomes a new version its investors are told about."""
+    vehicles = load_vehicles(settings.vehicles_dir)
+    published = [p for p in periods if any(lake.exists(PACKAGE, v, p) for v in vehicles)]
+    if len(published) > 1:
+        say(
+            f"note: {len(published)} periods to run already have published packages "
+            f"({published[0]} to {published[-1]}); each package whose data changed is "
+            "published as a new version and its investors are told, unchanged ones are kept"
+        )
+
+
 def run_periods(
     settings: Settings,
     periods: list[Period],
@@ -236,6 +270,7 @@ def run_periods(
     progress = Progress(len(todo))
     reports = []
     lake = resources(settings)["lake"].lake
+    warn_of_republication(settings, lake, todo, say)
     for period in todo:
         run_id = str(uuid.uuid4())
         run_tags = {**(tags or {})}

@@ -12,6 +12,14 @@ import sqlalchemy as sa
 from tests.support.postgres_server import PostgresUnavailable, running_postgres
 
 
+def pytest_collection_modifyitems(items):
+    """`make test` runs on two workers (pytest-xdist, `--dist loadscope`: a
+    module's tests, or a class's, stay on one worker, so module fixtures are
+    built once). The end-to-end tests go first: the longest jobs first, so
+    the workers finish together."""
+    items.sort(key=lambda item: "integration" not in item.path.parts)
+
+
 @pytest.fixture(scope="session")
 def postgres_server():
     """A PostgreSQL server on a free loopback port; fails (never skips) if it cannot start."""

@@ -49,9 +49,9 @@ def funding(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
 def seeded(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("cli")
     env = env_for(tmp_path)
-    result = funding(["seed", "--accounts", "400", "--months", "3"], env)
+    result = funding(["seed", "--accounts", "150", "--months", "3"], env)
     assert result.returncode == 0, result.stderr
-    assert "400 accounts, 3 months" in result.stdout
+    assert "150 accounts, 3 months" in result.stdout
     return tmp_path, env
 
 

@@ -43,13 +43,27 @@ def ledger(tmp_path_factory):
 def test_packages_go_to_s3_and_investors_get_working_links_once(tmp_path, ledger, s3, smtp_server):
     smtp_url, inbox = smtp_server
     bucket = s3.create_bucket()
+    # Everything durable on S3, as runs spread over several hosts need it: the
+    # lake, the control records and the packages.
     settings = settings_for(
-        tmp_path, ledger, publish_uri=f"s3://{bucket}/packages", smtp_url=smtp_url
+        tmp_path,
+        ledger,
+        publish_uri=f"s3://{bucket}/packages",
+        lake_uri=f"s3://{bucket}/lake",
+        control_uri=f"s3://{bucket}/control",
+        smtp_url=smtp_url,
     )
     instance = dg.DagsterInstance.ephemeral()
     for key in ("2025-01", "2025-02"):
         assert run_period(settings, key, instance).success, key
     keys = sorted(o["Key"] for o in s3.client().list_objects_v2(Bucket=bucket)["Contents"])
+    assert {
+        "lake/receivables_snapshot/2025-02.parquet",
+        "lake/wh1/pool_performance/2025-02.parquet",
+        "lake/wh1/waterfall_state/2025-02.json",
+        "lake/trust1/waterfall_state/2025-02.json",
+    } <= set(keys)
+    assert not (tmp_path / "lake").exists() and not (tmp_path / "control").exists()
     package = [k for k in keys if k.startswith("packages/wh1/2025-02/")]
     assert package == sorted(
         f"packages/wh1/2025-02/{name}"

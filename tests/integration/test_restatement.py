@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
-import pytest
+import sqlalchemy as sa
 
 from dagster_project.cli import main as funding_cli
 from dagster_project.runner import restate, run_periods
@@ -58,8 +58,7 @@ def manifest(root: Path, vehicle: str, period: Period, version: int) -> dict:
     )
 
 
-@pytest.fixture
-def three_periods(ledger_url, tmp_path):
+def three_periods(ledger_url: str, tmp_path: Path) -> tuple[Path, object]:
     seed_ledger(ledger_url, SeedConfig(accounts=300, months=3))
     settings = settings_for(tmp_path, ledger_url)
     reports = run_periods(settings, PERIODS, rerun=False, say=lambda _: None)
@@ -67,8 +66,25 @@ def three_periods(ledger_url, tmp_path):
     return tmp_path, settings
 
 
-def test_restating_a_period_counts_a_late_posting_once_and_publishes_what_changed(three_periods):
-    root, settings = three_periods
+# One class per engine: `make test` (`--dist loadscope`) may run each on its own worker.
+class TestOnSQLite:
+    def test_restating_a_period_counts_a_late_posting_once_and_publishes_what_changed(
+        self, sqlite_url, tmp_path
+    ):
+        restating_counts_a_late_posting_once(sqlite_url, tmp_path, then_again=True)
+
+
+class TestOnPostgreSQL:
+    def test_restating_a_period_counts_a_late_posting_once_and_publishes_what_changed(
+        self, postgres_url, tmp_path
+    ):
+        # Restating again is engine-independent (the control log and the
+        # publisher decide); the SQLite run proves it.
+        restating_counts_a_late_posting_once(postgres_url, tmp_path, then_again=False)
+
+
+def restating_counts_a_late_posting_once(ledger_url: str, tmp_path: Path, then_again: bool) -> None:
+    root, settings = three_periods(ledger_url, tmp_path)
     before_v1 = v1_files(root / "publish")
     sent_before = len(messages(root / "var" / "outbox"))
 
@@ -85,7 +101,7 @@ def test_restating_a_period_counts_a_late_posting_once_and_publishes_what_change
     cutoff = f"{now - timedelta(minutes=1):%Y-%m-%d %H:%M:%S}"
     reports = restate(settings, "2025-02", cutoff, REASON, say=lambda _: None)
     assert [r.period for r in reports] == RESTATED and all(r.success for r in reports)
-    assert {r.packages["wh1"] for r in reports} == {"restated v2 (restates v1)"}
+    assert {r.packages["wh1"].splitlines()[0] for r in reports} == {"restated v2 (restates v1)"}
 
     # Counted once, in February: March carries it as a balance, not a flow.
     feb = snapshot_row(root, RESTATED[0], NEW_ACCOUNT)
@@ -117,6 +133,10 @@ def test_restating_a_period_counts_a_late_posting_once_and_publishes_what_change
     # Ending principal moved by the purchase and by late postings the later cutoff now counts.
     assert principal["before"] != principal["after"]
     assert feb_v2["diff"]["accounts_added"] >= 1
+    # `funding restate` prints the changed figures under the vehicle's line.
+    first = feb_v2["diff"]["figures_changed"][0]
+    shown = f"{first['figure']}: {first['before'] or '-'} -> {first['after'] or '-'}"
+    assert shown in reports[0].packages["wh1"].splitlines()[1]
 
     # v1 untouched; one message per new version, naming the reason and what changed.
     assert v1_files(root / "publish") == before_v1
@@ -136,6 +156,8 @@ def test_restating_a_period_counts_a_late_posting_once_and_publishes_what_change
     body = next(m for m in new if m["Subject"].startswith("Warehouse")).get_content()
     assert REASON in body and "What changed (before -> after):" in body
 
+    if not then_again:
+        return
     # The same restatement again records nothing and publishes nothing.
     again = restate(settings, "2025-02", cutoff, REASON, say=lambda _: None)
     assert {r.packages["wh1"] for r in again} == {"unchanged (v2 kept)"}
@@ -143,9 +165,11 @@ def test_restating_a_period_counts_a_late_posting_once_and_publishes_what_change
 
 
 def test_a_cutoff_not_after_the_close_or_an_unclosed_period_exits_2(
-    three_periods, monkeypatch, capsys
+    ledger_url, tmp_path, monkeypatch, capsys
 ):
-    root, settings = three_periods
+    # Refused before anything runs: a closed ledger is all it needs.
+    seed_ledger(ledger_url, SeedConfig(accounts=20, months=1))
+    root, settings = tmp_path, settings_for(tmp_path, ledger_url)
     env = {
         "LEDGER_URL": settings.ledger_url,
         "LAKE_URI": settings.lake_uri,
@@ -157,10 +181,14 @@ def test_a_cutoff_not_after_the_close_or_an_unclosed_period_exits_2(
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    close = json.loads((root / "lake" / "receivables_snapshot" / "2025-01.json").read_text())[
-        "cutoff"
-    ]
-    code = funding_cli(["restate", "--period", "2025-01", "--cutoff", close[:19], "--reason", "x"])
+    engine = sa.create_engine(ledger_url)
+    with engine.connect() as conn:
+        close = conn.exec_driver_sql(
+            "SELECT closed_at FROM period_closes WHERE period_end = '2025-01-31'"
+        ).scalar_one()
+    engine.dispose()
+    close = str(close)[:19]  # a datetime on PostgreSQL, its text on SQLite
+    code = funding_cli(["restate", "--period", "2025-01", "--cutoff", close, "--reason", "x"])
     assert code == 2
     assert "is not later than 2025-01's current cutoff" in capsys.readouterr().out
     code = funding_cli(

@@ -39,9 +39,19 @@ def settings_for(
     return Settings(**values)
 
 
-def run_period(settings: Settings, key: str, instance: dg.DagsterInstance):
+def run_period(
+    settings: Settings, key: str, instance: dg.DagsterInstance, assets: list[str] | None = None
+):
+    """The monthly job for one period; only `assets` (and their checks) when given."""
     job = build_definitions(settings).resolve_job_def(MONTHLY_CLOSE)
-    return job.execute_in_process(partition_key=key, instance=instance, raise_on_error=False)
+    return job.execute_in_process(
+        partition_key=key,
+        instance=instance,
+        raise_on_error=False,
+        asset_selection=None
+        if assets is None
+        else [dg.AssetKey.from_user_string(a) for a in assets],
+    )
 
 
 def check_results(result) -> dict[str, dg.AssetCheckEvaluation]:
