@@ -44,6 +44,10 @@ class ObjectStore(Protocol):
     def list(self, prefix: str) -> list[str]:
         """Every key starting with `prefix`, sorted."""
 
+    def sweep(self, prefix: str) -> list[str]:
+        """Remove what interrupted writes left under `prefix` (never a key);
+        the paths removed."""
+
     links_expire: bool  # whether `link` gives an expiring URL (S3) or a location (folder)
 
     def link(self, key: str, expires_seconds: int) -> str:
@@ -65,10 +69,15 @@ class LocalFolderStore:
 
     Every write goes to a hidden temporary file first, so readers never see
     half a file: `write` renames it over the key, `create` hard-links it to
-    the key (the link fails if the key exists, atomically).
+    the key (the link fails if the key exists, atomically). A process killed
+    mid-write leaves its temporary file behind: it is named
+    `.tmp-{host}.{pid}.{random}`, so `sweep` can tell it from one a live
+    writer still holds.
     """
 
     TMP_PREFIX = ".tmp-"
+    TMP_NAME = re.compile(r"^\.tmp-(?P<host>.*)\.(?P<pid>[0-9]+)\.[^.]+$")
+    ABANDONED_AFTER_SECONDS = 3600  # another host's, or an unnamed writer's
     links_expire = False  # a link is the file's path
 
     def __init__(self, root: Path | str):
@@ -82,7 +91,7 @@ class LocalFolderStore:
 
     def _staged(self, path: Path, data: bytes) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=self.TMP_PREFIX, dir=path.parent)
+        fd, name = tempfile.mkstemp(prefix=_tmp_prefix(self.TMP_PREFIX), dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
@@ -135,6 +144,35 @@ class LocalFolderStore:
                 if key.startswith(prefix):
                     keys.append(key)
         return sorted(keys)
+
+    def sweep(self, prefix: str) -> builtins.list[str]:
+        """Remove temporary files of writers that are gone: a process of this
+        host that no longer runs, or any writer's file untouched for an hour."""
+        folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        start = self.root.joinpath(*folder.split("/")) if folder else self.root
+        removed = []
+        now = time.time()
+        for dirpath, _, filenames in os.walk(start):
+            for name in filenames:
+                path = Path(dirpath) / name
+                key = path.relative_to(self.root).as_posix()
+                if not name.startswith(self.TMP_PREFIX) or not key.startswith(prefix):
+                    continue
+                match = self.TMP_NAME.match(name)
+                try:
+                    age = now - path.stat().st_mtime
+                except FileNotFoundError:
+                    continue  # its writer finished in between
+                ours_and_dead = (
+                    match is not None
+                    and match.group("host") == _host()
+                    and not _process_alive(int(match.group("pid")))
+                )
+                if ours_and_dead or age > self.ABANDONED_AFTER_SECONDS:
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
+                    removed.append(str(path))
+        return sorted(removed)
 
     def link(self, key: str, expires_seconds: int) -> str:
         return str(self._path(key))
@@ -236,6 +274,24 @@ class S3Options:
         return arguments
 
 
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9-]", "-", os.uname().nodename)[:64] or "host"
+
+
+def _tmp_prefix(base: str) -> str:
+    return f"{base}{_host()}.{os.getpid()}."
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
 class S3Store:
     """An S3 prefix (`s3://bucket/prefix`) through boto3.
 
@@ -335,6 +391,10 @@ class S3Store:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def sweep(self, prefix: str) -> builtins.list[str]:
+        """Nothing to do: a PUT stores the whole object or nothing."""
+        return []
 
     def list(self, prefix: str) -> builtins.list[str]:
         full = f"{self.prefix}/{prefix}" if self.prefix else prefix
