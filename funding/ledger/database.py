@@ -6,11 +6,23 @@ single read transaction on SQLite), so a ledger written to during the run
 cannot tear the extraction. Results arrive as typed Polars frames; PostgreSQL
 results stream through `COPY ... TO STDOUT` (several times faster than row
 fetching at a million accounts).
+
+Faults: connecting is retried with backoff while the server is unreachable
+(a restart, a failover); a connection lost inside a session cannot be
+resumed without losing the snapshot, so it surfaces as `LedgerUnavailable`
+and the caller repeats the whole read (the extraction step asks Dagster
+for a retry).
+
+Least privilege: the session is read-only at the database, not only by
+convention (`SET TRANSACTION READ ONLY` on PostgreSQL, `PRAGMA query_only`
+on SQLite), and on PostgreSQL the extraction needs nothing beyond SELECT
+(`sql/ledger_reader_role.sql`).
 """
 
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -21,6 +33,14 @@ import sqlalchemy as sa
 
 from funding.ledger.closes import LedgerError, PeriodClose
 from funding.ledger.sql import render
+
+CONNECT_ATTEMPTS = 6  # 0.25 + 0.5 + 1 + 2 + 4 s of waiting: a restart fits
+CONNECT_FIRST_WAIT = 0.25
+
+
+class LedgerUnavailable(LedgerError):
+    """The ledger server could not be reached, or the connection was lost
+    mid-read: transient, the whole read can be repeated."""
 
 
 def parse_timestamp(value: str | datetime) -> datetime:
@@ -151,23 +171,59 @@ def _sqlite_carrier(dtype: pl.DataType) -> pl.DataType:
     return pl.String() if dtype == pl.Date() else dtype
 
 
+def _connection_lost(exc: BaseException, dialect: str) -> bool:
+    if dialect != "postgresql":
+        return False
+    import psycopg
+
+    return isinstance(exc, psycopg.OperationalError | sa.exc.OperationalError)
+
+
+def _connect(engine: sa.Engine, url: str, attempts: int, first_wait: float) -> Any:
+    # raw_connection() raises the driver's own error, not SQLAlchemy's wrapper.
+    refused = (sa.exc.OperationalError, engine.dialect.loaded_dbapi.OperationalError)
+    wait = first_wait
+    for attempt in range(1, attempts + 1):
+        try:
+            return engine.raw_connection()
+        except refused as exc:
+            if attempt == attempts:
+                tries = f" ({attempts} attempts)" if attempts > 1 else ""
+                reason = getattr(exc, "orig", None) or exc
+                raise LedgerUnavailable(
+                    f"cannot connect to the ledger at {redact(url)}: {reason}{tries}"
+                ) from exc
+            time.sleep(wait)
+            wait *= 2
+    raise AssertionError("unreachable")
+
+
 @contextmanager
-def read_ledger(url: str) -> Iterator[LedgerSession]:
-    """A read-only session with a consistent snapshot of the ledger at `url`."""
+def read_ledger(
+    url: str,
+    connect_attempts: int = CONNECT_ATTEMPTS,
+    first_wait: float = CONNECT_FIRST_WAIT,
+) -> Iterator[LedgerSession]:
+    """A read-only session with a consistent snapshot of the ledger at `url`.
+
+    Connecting is retried (`connect_attempts`, waits doubling from
+    `first_wait` seconds); a connection lost during the session raises
+    `LedgerUnavailable`.
+    """
     dialect = dialect_of(url)
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    try:
-        proxy = engine.raw_connection()
-    except sa.exc.OperationalError as exc:
-        raise LedgerError(f"cannot connect to the ledger at {redact(url)}: {exc.orig}") from exc
+    # A SQLite file is there or not: only a server is worth waiting for.
+    attempts = connect_attempts if dialect == "postgresql" else 1
+    proxy = _connect(engine, url, attempts, first_wait)
     driver = proxy.driver_connection
+    lost = False
     try:
         if dialect == "postgresql":
             import psycopg
 
             driver.rollback()
             driver.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-            driver.read_only = True
+            driver.read_only = True  # every transaction: SET TRANSACTION READ ONLY
             # JIT compilation costs more than it saves on these queries.
             driver.execute("SET jit = off")
         else:
@@ -175,9 +231,17 @@ def read_ledger(url: str) -> Iterator[LedgerSession]:
             driver.execute("PRAGMA query_only = ON")
             driver.execute("BEGIN")
         yield LedgerSession(driver, dialect)
+    except Exception as exc:
+        if _connection_lost(exc, dialect) and getattr(driver, "broken", False):
+            lost = True
+            raise LedgerUnavailable(
+                f"lost the connection to the ledger at {redact(url)}: {exc}"
+            ) from exc
+        raise
     finally:
         try:
-            driver.rollback() if dialect == "postgresql" else driver.execute("ROLLBACK")
+            if not lost:
+                driver.rollback() if dialect == "postgresql" else driver.execute("ROLLBACK")
         finally:
             proxy.close()
             engine.dispose()

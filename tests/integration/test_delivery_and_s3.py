@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import urllib.request
 from datetime import datetime
+from urllib.parse import parse_qs, urlsplit
 
 import dagster as dg
 import pytest
@@ -82,6 +83,10 @@ def test_packages_go_to_s3_and_investors_get_working_links_once(tmp_path, ledger
             "v1/waterfall.parquet",
         )
     )
+    # Encrypted at rest, every object (SSE-S3 unless configured otherwise).
+    for key in keys:
+        head = s3.client().head_object(Bucket=bucket, Key=key)
+        assert head.get("ServerSideEncryption") == "AES256", key
     # One message per investor per period (both vehicles report from 2025-02:
     # wh1 has one investor, trust1 two), with presigned links that work; the
     # envelope holds the configured address and nothing else.
@@ -97,6 +102,8 @@ def test_packages_go_to_s3_and_investors_get_working_links_once(tmp_path, ledger
     links = dict(re.findall(r"^\s+(\S+): (http\S+)", body, flags=re.M))
     assert set(links) == {"investor_report.pdf", "loan_tape.csv", "borrowing_base.parquet"}
     for name, link in links.items():
+        # The configured 72 hours, in seconds, signed into the link (SigV4).
+        assert parse_qs(urlsplit(link).query)["X-Amz-Expires"] == [str(72 * 3600)]
         with urllib.request.urlopen(link, timeout=10) as response:
             fetched = response.read()
         stored = (

@@ -31,9 +31,37 @@ def _as_postgres(args: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
 
 
+class PostgresServer:
+    """A running server that a test can stop and start again (same data, same port)."""
+
+    def __init__(self, root: Path, port: int, options: str):
+        self.root, self.port, self.options = root, port, options
+        self.data = root / "data"
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+
+    def _ctl(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.data), *args]),
+            capture_output=True,
+            text=True,
+        )
+
+    def start(self) -> None:
+        started = self._ctl("-o", self.options, "-l", str(self.root / "log"), "-w", "start")
+        if started.returncode:
+            log = (self.root / "log").read_text() if (self.root / "log").exists() else ""
+            raise PostgresUnavailable(
+                f"PostgreSQL did not start: {started.stderr or started.stdout}\n{log}"
+            )
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server: `fast` disconnects every client (what a restart does)."""
+        self._ctl("-m", mode, "-w", "stop")
+
+
 @contextmanager
-def running_postgres(extra_options: str = "") -> Iterator[str]:
-    """Yields a SQLAlchemy URL prefix `postgresql+psycopg://postgres@127.0.0.1:PORT`."""
+def running_postgres_server(extra_options: str = "") -> Iterator[PostgresServer]:
+    """A throwaway server on a free loopback port, stopped and removed on exit."""
     if not (PG_BIN / "postgres").exists():
         raise PostgresUnavailable(
             f"PostgreSQL binaries not found in {PG_BIN}: run `make test` (it installs postgresql-15)"
@@ -69,34 +97,18 @@ def running_postgres(extra_options: str = "") -> Iterator[str]:
             f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets} -c fsync=off "
             f"-c full_page_writes=off {extra_options}"
         )
-        start = subprocess.run(
-            _as_postgres(
-                [
-                    str(PG_BIN / "pg_ctl"),
-                    "-D",
-                    str(data),
-                    "-o",
-                    options,
-                    "-l",
-                    str(root / "log"),
-                    "-w",
-                    "start",
-                ]
-            ),
-            capture_output=True,
-            text=True,
-        )
-        if start.returncode:
-            log = (root / "log").read_text() if (root / "log").exists() else ""
-            raise PostgresUnavailable(
-                f"PostgreSQL did not start: {start.stderr or start.stdout}\n{log}"
-            )
+        server = PostgresServer(root, port, options)
+        server.start()
         try:
-            yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+            yield server
         finally:
-            subprocess.run(
-                _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-                capture_output=True,
-            )
+            server.stop("immediate")
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def running_postgres(extra_options: str = "") -> Iterator[str]:
+    """Yields a SQLAlchemy URL prefix `postgresql+psycopg://postgres@127.0.0.1:PORT`."""
+    with running_postgres_server(extra_options) as server:
+        yield server.url

@@ -20,7 +20,8 @@ Concurrency and crashes (`publish_package`):
 4. The manifest is created only if absent, after every file; an existing
    manifest with the same data hash means the version is done.
 5. `latest.json` only moves forward (re-read after each write), then the
-   claim keys go, leaving exactly the spec'd keys.
+   claim keys go, and so do temporary files a killed writer left in the
+   version's folder, leaving exactly the spec'd keys.
 """
 
 from __future__ import annotations
@@ -248,6 +249,7 @@ def _acquire(
             for key in target.list(prefix):
                 if key not in (claim_key, takeover_key):
                     target.delete(key)
+            target.sweep(prefix)
             target.write(claim_key, _claim_payload(digest, hashes, owner, clock()))
             return
         held = loads(target.read(takeover_key) or b"{}")
@@ -409,8 +411,11 @@ def _release_own_claim(
 
 
 def _remove_claims(target: ObjectStore, base: str, version: int) -> None:
+    """The version is complete: drop its claim keys and whatever a crashed
+    writer left in its folder (temporary files of a killed process)."""
     for key in target.list(f"{base}/v{version}/_"):
         target.delete(key)
+    target.sweep(f"{base}/v{version}/")
 
 
 def _advance_latest(target: ObjectStore, vehicle_id: str, period: Period) -> None:
