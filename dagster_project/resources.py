@@ -68,6 +68,7 @@ class TapeSecretResource(dg.ConfigurableResource):
 
     key: str = ""
     key_file: str = ""
+    rotation: bool = False  # TAPE_KEY_ROTATION=1: publishing with a changed key is intended
 
     def key_bytes(self) -> bytes:
         if self.key:
@@ -79,6 +80,12 @@ class TapeSecretResource(dg.ConfigurableResource):
                 "(the demo keeps one in var/tape_hmac_key, written by `funding seed`)"
             )
         return path.read_text().strip().encode("utf-8")
+
+    def fingerprint(self) -> str:
+        """The key's `tape_key_fingerprint` (never the key)."""
+        from funding.outputs.tape import key_fingerprint
+
+        return key_fingerprint(self.key_bytes())
 
 
 class PublisherResource(dg.ConfigurableResource):

@@ -43,6 +43,7 @@ class Settings:
     alert_from: str = "funding-platform@lender.example"
     demo: bool = False  # FUNDING_DEMO=1: the embedded demo, with its generated tape key
     tape_key_in_env: bool = False  # TAPE_HMAC_KEY is set (its value is read by the resource)
+    tape_key_rotation: bool = False  # TAPE_KEY_ROTATION=1: a deliberate change of TAPE_HMAC_KEY
     git_sha: str | None = None  # GIT_SHA, set when the code was built from a checkout
 
     @classmethod
@@ -72,6 +73,7 @@ class Settings:
             alert_from=env.get("ALERT_FROM") or "funding-platform@lender.example",
             demo=env.get("FUNDING_DEMO") == "1",
             tape_key_in_env=bool(env.get("TAPE_HMAC_KEY")),
+            tape_key_rotation=env.get("TAPE_KEY_ROTATION") == "1",
             git_sha=env.get("GIT_SHA") or None,
         )
 
