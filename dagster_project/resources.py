@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from dagster_project.settings import require_folder_uri
 from funding.ledger.database import LedgerSession, read_ledger, redact
 from funding.outputs.mail import Mailer, mailer_for
 from funding.storage.lake import Lake
@@ -95,6 +96,10 @@ class PublisherResource(dg.ConfigurableResource):
 
     @property
     def target(self) -> ObjectStore:
+        try:
+            require_folder_uri("PUBLISH_URI", self.uri)
+        except ValueError as exc:
+            raise dg.Failure(str(exc)) from None
         return store_for(self.uri)
 
 

@@ -25,6 +25,25 @@ def var_dir(environ: Mapping[str, str]) -> Path:
     return Path(environ.get("FUNDING_VAR_DIR") or Path.cwd() / "var").resolve()
 
 
+def require_folder_uri(name: str, uri: str) -> str:
+    """A storage setting (`LAKE_URI`, `PUBLISH_URI`, `CONTROL_URI`) that names
+    a local path must be a folder, or not exist yet; the error names the setting."""
+    text = str(uri)
+    if text.startswith("s3://"):
+        return text
+    path = Path(text[len("file://") :] if text.startswith("file://") else text)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{name}={text!r} is a file, not a folder: point {name} at a folder")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(
+                    f"{name}={text!r}: {parent} is a file, not a folder: point {name} at a folder"
+                )
+            break
+    return text
+
+
 @dataclass(frozen=True)
 class Settings:
     ledger_url: str
@@ -56,11 +75,15 @@ class Settings:
             rate_fixings_path=Path(
                 env.get("RATE_FIXINGS_PATH") or PACKAGE_DIR / "data" / "sofr30a_fixings.csv"
             ),
-            lake_uri=env.get("LAKE_URI") or str(var / "lake"),
-            publish_uri=env.get("PUBLISH_URI") or str(var / "publish"),
+            lake_uri=require_folder_uri("LAKE_URI", env.get("LAKE_URI") or str(var / "lake")),
+            publish_uri=require_folder_uri(
+                "PUBLISH_URI", env.get("PUBLISH_URI") or str(var / "publish")
+            ),
             dagster_home=Path(env.get("DAGSTER_HOME") or var / "dagster"),
             first_period=Period.parse(env.get("FIRST_PERIOD") or DEFAULT_FIRST_PERIOD),
-            control_uri=env.get("CONTROL_URI") or str(var / "control"),
+            control_uri=require_folder_uri(
+                "CONTROL_URI", env.get("CONTROL_URI") or str(var / "control")
+            ),
             tape_key_file=var / "tape_hmac_key",
             smtp_url=env.get("SMTP_URL") or None,
             outbox_dir=var / "outbox",
