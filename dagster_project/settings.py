@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from funding.outputs.delivery import mail_address
 from funding.period import Period
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -89,11 +90,13 @@ class Settings:
             outbox_dir=var / "outbox",
             delivery_business_day=int(env.get("DELIVERY_BUSINESS_DAY") or "5"),
             alert_to=tuple(
-                a.strip()
+                mail_address(a.strip(), "ALERT_TO address")
                 for a in (env.get("ALERT_TO") or "capital-markets-ops@lender.example").split(",")
                 if a.strip()
             ),
-            alert_from=env.get("ALERT_FROM") or "funding-platform@lender.example",
+            alert_from=mail_address(
+                env.get("ALERT_FROM") or "funding-platform@lender.example", "ALERT_FROM"
+            ),
             demo=env.get("FUNDING_DEMO") == "1",
             tape_key_in_env=bool(env.get("TAPE_HMAC_KEY")),
             tape_key_rotation=env.get("TAPE_KEY_ROTATION") == "1",
