@@ -6,7 +6,7 @@ import polars as pl
 from assets.metadata import usd
 from assets.stage import SNAPSHOT_KEY
 from checks.dagster_results import check_specs, to_check_result
-from checks.extraction import EXTRACTION_CHECKS, extraction_checks
+from checks.extraction import EXTRACTION_CHECKS, extraction_checks, ledger_values_valid
 from dagster_project.partitions import PREVIOUS_PERIOD, period_of
 from funding.ledger.closes import LedgerError, previous_close, require_close
 from funding.ledger.database import LedgerUnavailable
@@ -92,10 +92,21 @@ def _extract(context, period, ledger, tables, restated) -> dg.MaterializeResult:
                     f"{prev.period} is missing from the lake; materialize {prev.period} first"
                 )
             previous_window = tables.read_optional(SNAPSHOT_WINDOW, prev.period)
-        extraction = extract_period(session, close, prev, previous_snapshot)
-        outcomes, trial_balance = extraction_checks(
-            session, extraction, closes, (previous_window or {}).get("trial_balance")
-        )
+        extraction = None
+        try:
+            extraction = extract_period(session, close, prev, previous_snapshot)
+            outcomes, trial_balance = extraction_checks(
+                session, extraction, closes, (previous_window or {}).get("trial_balance")
+            )
+        except LedgerUnavailable:
+            raise
+        except Exception as exc:
+            # A malformed ledger value can break the read or the sums
+            # themselves (an amount near the BIGINT limit overflows): name it.
+            values = ledger_values_valid(session, close.period_end, extraction)
+            if values.passed:
+                raise
+            raise LedgerError(values.summary) from exc
     snapshot = extraction.snapshot
     location = tables.write(SNAPSHOT, snapshot)
     tables.write(

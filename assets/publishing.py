@@ -22,6 +22,7 @@ from funding.outputs.package import (
     waterfall_figures,
 )
 from funding.outputs.publish import data_files_digest, latest_manifest, publish_package
+from funding.outputs.publish.keys import TapeKeyChanged, require_same_tape_key
 from funding.outputs.publish.layout import operations_report_key
 from funding.outputs.tape import build_tape, tape_control_totals, tape_parquet_bytes
 from funding.storage.tables import (
@@ -129,7 +130,7 @@ def _package(config: VehicleConfig, partitions_def, code_version: str) -> dg.Ass
         partitions_def=partitions_def,
         reads=reads,
         writes=[PACKAGE],
-        resources={"publisher", "control"},
+        resources={"publisher", "control", "tape_secret"},
         kinds={"s3", "html", "pdf"},
         description="The versioned investor package (tape, figures, report, manifest) on the "
         "publish target.",
@@ -182,6 +183,21 @@ def _package(config: VehicleConfig, partitions_def, code_version: str) -> dg.Ass
         target = step.resources.publisher.target
         from reports import operations_report_html
 
+        # The tape was made with this key: refuse a key the last package was not made with.
+        tape_secret = step.resources.tape_secret
+        fingerprint = tape_secret.fingerprint()
+        try:
+            require_same_tape_key(
+                target,
+                config.id,
+                step.period,
+                fingerprint,
+                config.first_period,
+                rotation=tape_secret.rotation,
+            )
+        except TapeKeyChanged as exc:
+            raise dg.Failure(str(exc)) from None
+
         cutoff = read(SNAPSHOT_WINDOW)["cutoff"]
         previous = latest_manifest(target, config.id, step.period)
         reason = restatement_reason(
@@ -203,6 +219,7 @@ def _package(config: VehicleConfig, partitions_def, code_version: str) -> dg.Ass
                 files.tape,
                 data_quality,
                 read(PROJECTION_SCENARIOS) if config.has_notes else None,
+                tape_key_fingerprint=fingerprint,
             ),
             reason,
             given_rows=files.rows,

@@ -20,6 +20,7 @@ from funding.ledger.closes import PeriodClose, Window
 from funding.ledger.database import LedgerSession
 from funding.ledger.extract import Extraction
 from funding.ledger.snapshot import RECEIVABLE_GL
+from funding.ledger.window import MAX_LINE_CENTS
 
 ROLL_FORWARDS = {
     "principal": (
@@ -272,6 +273,46 @@ def one_vehicle_per_account(session: LedgerSession, period_end: date) -> CheckOu
     )
 
 
+def ledger_values_valid(
+    session: LedgerSession, period_end: date, extraction: Extraction | None = None
+) -> CheckOutcome:
+    """Every date and timestamp the extraction reads is in the contract's form
+    and in 1900..2199, and no posting line of the window exceeds
+    MAX_LINE_CENTS. A malformed value would otherwise drop out of every
+    total (and of the trial balance that checks them) without a trace."""
+    rows = session.rows(f"ledger_values_{session.dialect}.sql")
+    off = [
+        {"table": r[0], "row": r[1], "column": r[2], "value": r[3], "problem": "not canonical"}
+        for r in rows
+    ]
+    if session.dialect == "postgresql":
+        for o in off:
+            o["problem"] = "outside 1900..2199"
+    if extraction is not None and extraction.lines.oversized is not None:
+        off += [
+            {
+                "table": "postings",
+                "row": f"entry_id={r['entry_id']} line_no={r['line_no']}",
+                "column": "amount_cents",
+                "value": str(r["amount_cents"]),
+                "problem": f"beyond +/-{MAX_LINE_CENTS} cents",
+            }
+            for r in extraction.lines.oversized.head(200).to_dicts()
+        ]
+    passed = not off
+    named = "; ".join(
+        f"{o['table']}.{o['column']} {o['row']}: {o['value']!r} ({o['problem']})" for o in off[:20]
+    )
+    summary = (
+        f"{_label(period_end)}: every ledger date, timestamp and amount read is valid"
+        if passed
+        else f"{_label(period_end)}: {len(off)}{'+' if len(rows) >= 200 else ''} ledger values "
+        f"are invalid (dates YYYY-MM-DD, timestamps YYYY-MM-DD HH:MM:SS[.ffffff], "
+        f"years 1900..2199): {named}"
+    )
+    return CheckOutcome("ledger_values_valid", passed, summary, len(off), 0, offending_rows(off))
+
+
 def period_closes_in_order(closes: list[PeriodClose], period_end: date) -> CheckOutcome:
     """Closes after the whole last day of their period and after the previous close."""
     off = []
@@ -329,6 +370,7 @@ def extraction_checks(
         idempotency_keys_unique(session, window),
         one_vehicle_per_account(session, close.period_end),
         period_closes_in_order(closes, close.period_end),
+        ledger_values_valid(session, close.period_end, extraction),
     ]
     return outcomes, ledger
 
@@ -357,5 +399,10 @@ EXTRACTION_CHECKS = (
     (
         "period_closes_in_order",
         "Period closes come after their period and after the previous close.",
+    ),
+    (
+        "ledger_values_valid",
+        "Every ledger date and timestamp read is canonical and in 1900..2199, and no posting "
+        "line of the period exceeds $100 billion (named by table, row and value).",
     ),
 )

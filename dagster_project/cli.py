@@ -138,7 +138,7 @@ def _add_verify(sub, settings: Settings) -> None:
         "verify",
         help="check a published package against its manifest",
         description=(
-            "Checks every file of a package (hash, size, row count) against its manifest. "
+            "Checks every file of a package (SHA-256, size, row count) against its manifest. "
             "PACKAGE is {root}/{vehicle}/{YYYY-MM}[/vN] as a folder path or s3:// URI; without "
             "vN the version latest.json points at is checked."
         ),
@@ -160,7 +160,10 @@ def _verify(args, settings: Settings) -> int:
         for problem in problems:
             print(f"  {problem}")
         return 1
-    print(f"{args.package}: every file matches its manifest")
+    print(
+        f"{args.package}: every file matches its manifest "
+        "(SHA-256 of each file by hashlib.sha256, byte size, row count; data_sha256; latest.json)"
+    )
     return 0
 
 

@@ -108,11 +108,12 @@ def resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
 def tape_secret(settings: Settings) -> TapeSecretResource:
     """`TAPE_HMAC_KEY` when set; the demo's generated key file otherwise; and
     outside the demo, nothing, so the loan tape refuses to run."""
+    rotation = settings.tape_key_rotation
     if settings.tape_key_in_env:
-        return TapeSecretResource(key=dg.EnvVar("TAPE_HMAC_KEY"))
+        return TapeSecretResource(key=dg.EnvVar("TAPE_HMAC_KEY"), rotation=rotation)
     if settings.demo:
-        return TapeSecretResource(key_file=str(settings.tape_key_file))
-    return TapeSecretResource()
+        return TapeSecretResource(key_file=str(settings.tape_key_file), rotation=rotation)
+    return TapeSecretResource(rotation=rotation)
 
 
 @dg.definitions

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from dagster_project.settings import require_folder_uri
 from funding.ledger.database import LedgerSession, read_ledger, redact
 from funding.outputs.mail import Mailer, mailer_for
 from funding.storage.lake import Lake
@@ -68,6 +69,7 @@ class TapeSecretResource(dg.ConfigurableResource):
 
     key: str = ""
     key_file: str = ""
+    rotation: bool = False  # TAPE_KEY_ROTATION=1: publishing with a changed key is intended
 
     def key_bytes(self) -> bytes:
         if self.key:
@@ -80,6 +82,12 @@ class TapeSecretResource(dg.ConfigurableResource):
             )
         return path.read_text().strip().encode("utf-8")
 
+    def fingerprint(self) -> str:
+        """The key's `tape_key_fingerprint` (never the key)."""
+        from funding.outputs.tape import key_fingerprint
+
+        return key_fingerprint(self.key_bytes())
+
 
 class PublisherResource(dg.ConfigurableResource):
     """Where packages are published (`PUBLISH_URI`): a folder or `s3://bucket/prefix`."""
@@ -88,6 +96,10 @@ class PublisherResource(dg.ConfigurableResource):
 
     @property
     def target(self) -> ObjectStore:
+        try:
+            require_folder_uri("PUBLISH_URI", self.uri)
+        except ValueError as exc:
+            raise dg.Failure(str(exc)) from None
         return store_for(self.uri)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from funding.outputs.delivery import mail_address
 from funding.period import Period
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -23,6 +24,25 @@ def var_dir(environ: Mapping[str, str]) -> Path:
     """Where the embedded defaults live: `FUNDING_VAR_DIR`, else `var/` in the
     working directory (the project folder for `make` and `dagster dev`)."""
     return Path(environ.get("FUNDING_VAR_DIR") or Path.cwd() / "var").resolve()
+
+
+def require_folder_uri(name: str, uri: str) -> str:
+    """A storage setting (`LAKE_URI`, `PUBLISH_URI`, `CONTROL_URI`) that names
+    a local path must be a folder, or not exist yet; the error names the setting."""
+    text = str(uri)
+    if text.startswith("s3://"):
+        return text
+    path = Path(text[len("file://") :] if text.startswith("file://") else text)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{name}={text!r} is a file, not a folder: point {name} at a folder")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(
+                    f"{name}={text!r}: {parent} is a file, not a folder: point {name} at a folder"
+                )
+            break
+    return text
 
 
 @dataclass(frozen=True)
@@ -43,6 +63,7 @@ class Settings:
     alert_from: str = "funding-platform@lender.example"
     demo: bool = False  # FUNDING_DEMO=1: the embedded demo, with its generated tape key
     tape_key_in_env: bool = False  # TAPE_HMAC_KEY is set (its value is read by the resource)
+    tape_key_rotation: bool = False  # TAPE_KEY_ROTATION=1: a deliberate change of TAPE_HMAC_KEY
     git_sha: str | None = None  # GIT_SHA, set when the code was built from a checkout
 
     @classmethod
@@ -55,23 +76,30 @@ class Settings:
             rate_fixings_path=Path(
                 env.get("RATE_FIXINGS_PATH") or PACKAGE_DIR / "data" / "sofr30a_fixings.csv"
             ),
-            lake_uri=env.get("LAKE_URI") or str(var / "lake"),
-            publish_uri=env.get("PUBLISH_URI") or str(var / "publish"),
+            lake_uri=require_folder_uri("LAKE_URI", env.get("LAKE_URI") or str(var / "lake")),
+            publish_uri=require_folder_uri(
+                "PUBLISH_URI", env.get("PUBLISH_URI") or str(var / "publish")
+            ),
             dagster_home=Path(env.get("DAGSTER_HOME") or var / "dagster"),
             first_period=Period.parse(env.get("FIRST_PERIOD") or DEFAULT_FIRST_PERIOD),
-            control_uri=env.get("CONTROL_URI") or str(var / "control"),
+            control_uri=require_folder_uri(
+                "CONTROL_URI", env.get("CONTROL_URI") or str(var / "control")
+            ),
             tape_key_file=var / "tape_hmac_key",
             smtp_url=env.get("SMTP_URL") or None,
             outbox_dir=var / "outbox",
             delivery_business_day=int(env.get("DELIVERY_BUSINESS_DAY") or "5"),
             alert_to=tuple(
-                a.strip()
+                mail_address(a.strip(), "ALERT_TO address")
                 for a in (env.get("ALERT_TO") or "capital-markets-ops@lender.example").split(",")
                 if a.strip()
             ),
-            alert_from=env.get("ALERT_FROM") or "funding-platform@lender.example",
+            alert_from=mail_address(
+                env.get("ALERT_FROM") or "funding-platform@lender.example", "ALERT_FROM"
+            ),
             demo=env.get("FUNDING_DEMO") == "1",
             tape_key_in_env=bool(env.get("TAPE_HMAC_KEY")),
+            tape_key_rotation=env.get("TAPE_KEY_ROTATION") == "1",
             git_sha=env.get("GIT_SHA") or None,
         )
 

@@ -125,11 +125,39 @@ def _format_errors(path: Path, error: ValidationError) -> str:
     return "\n".join(lines)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key given twice in one mapping (plain
+    YAML keeps the last value silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[object, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: the base loader reports it
+                continue
+            if first is not None:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key {key!r} on line {line} (first given on line {first})",
+                    key_node.start_mark,
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep)
+
+
+def _safe_load_unique(text: str) -> object:
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+
+
 def load_vehicle(path: Path) -> VehicleConfig:
     path = Path(path)
     source = path.read_bytes()
     try:
-        raw = yaml.safe_load(source.decode("utf-8"))
+        raw = _safe_load_unique(source.decode("utf-8"))
     except yaml.YAMLError as exc:
         raise VehicleConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
@@ -153,10 +181,25 @@ def load_vehicles(folder: Path) -> dict[str, VehicleConfig]:
     folder = Path(folder)
     if not folder.is_dir():
         raise VehicleConfigError(f"{folder}: VEHICLES_DIR is not a folder")
-    vehicles = {}
-    for path in sorted(folder.glob("*.yaml")):
-        config = load_vehicle(path)
+    vehicles, errors = {}, []
+    paths = sorted(folder.glob("*.yaml"))
+    for path in paths:
+        try:
+            config = load_vehicle(path)
+        except VehicleConfigError as exc:
+            errors.append(str(exc))
+            continue
         vehicles[config.id] = config
+    if errors:
+        # One deployment, one consistent set of vehicles: a bad file stops all
+        # of them rather than publishing some and silently not the others.
+        bad = len(errors)
+        raise VehicleConfigError(
+            "\n".join(errors)
+            + f"\n{bad} of {len(paths)} vehicle files in {folder} cannot be used, so no "
+            f"vehicle was run (the other vehicles, {sorted(vehicles) or 'none'}, were not run "
+            "either): fix the file or move it out of VEHICLES_DIR"
+        )
     if not vehicles:
         raise VehicleConfigError(f"{folder}: no vehicle files (*.yaml)")
     return vehicles

@@ -47,6 +47,8 @@ def parse_timestamp(value: str | datetime) -> datetime:
     """A ledger timestamp: a datetime, or ISO text in any of SQLite's forms."""
     if isinstance(value, datetime):
         return value
+    if not isinstance(value, str):
+        raise TypeError(f"a {type(value).__name__}, not ISO text")
     text = value.strip().replace("Z", "+00:00")
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is not None:  # the contract's timestamps are naive UTC
@@ -104,9 +106,10 @@ class LedgerSession:
             if buffer.getbuffer().nbytes == 0:
                 return pl.DataFrame(schema=dict(schema))
             return pl.read_csv(buffer, schema=dict(schema))
-        cur = self._conn.execute(statement, bound)
-        names = [d[0] for d in cur.description]
-        rows = cur.fetchall()
+        with _decoding(sql_name):
+            cur = self._conn.execute(statement, bound)
+            names = [d[0] for d in cur.description]
+            rows = cur.fetchall()
         if names != list(schema):
             raise LedgerError(
                 f"{sql_name}: columns {names} do not match the expected {list(schema)}"
@@ -137,9 +140,10 @@ class LedgerSession:
     def rows(self, sql_name: str, **params: Any) -> list[tuple]:
         """Small result sets as plain tuples (period closes, check findings)."""
         statement = render(sql_name, self.dialect)
-        cur = self._conn.cursor()
-        cur.execute(statement, self._bind(params))
-        return [tuple(r) for r in cur.fetchall()]
+        with _decoding(sql_name):
+            cur = self._conn.cursor()
+            cur.execute(statement, self._bind(params))
+            return [tuple(r) for r in cur.fetchall()]
 
     def idempotency_keys_enforced(self) -> bool:
         """Whether the ledger's UNIQUE constraint on journal_entries.idempotency_key exists."""
@@ -154,10 +158,31 @@ class LedgerSession:
     def period_closes(self) -> list[PeriodClose]:
         closes = []
         for period_end, closed_at in self.rows("period_closes.sql"):
-            if isinstance(period_end, str):
-                period_end = date.fromisoformat(period_end)
-            closes.append(PeriodClose(period_end, parse_timestamp(closed_at)))
+            try:
+                if isinstance(period_end, str):
+                    period_end = date.fromisoformat(period_end)
+                closes.append(PeriodClose(period_end, parse_timestamp(closed_at)))
+            except (TypeError, ValueError) as exc:
+                raise LedgerError(
+                    f"period_closes row period_end={period_end}: closed_at {closed_at!r} is "
+                    f"not a timestamp (expected YYYY-MM-DD HH:MM:SS[.ffffff]): {exc}"
+                ) from None
         return closes
+
+
+@contextmanager
+def _decoding(sql_name: str) -> Iterator[None]:
+    """SQLite stores whatever bytes it is given as text; text that is not
+    UTF-8 is refused with the query and the column named."""
+    try:
+        yield
+    except Exception as exc:
+        if "decode" not in str(exc).lower():
+            raise
+        raise LedgerError(
+            f"{sql_name}: the ledger holds text that is not UTF-8 ({exc}); "
+            "the ledger contract's text is UTF-8"
+        ) from None
 
 
 def _setting(word: str) -> str:

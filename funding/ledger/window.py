@@ -64,6 +64,12 @@ MEASURE_LINES: tuple[tuple[str, int, tuple[str, ...] | None, str], ...] = (
 )
 
 
+# The largest amount one posting line may carry: $100 billion. Anything larger
+# is not a card receivable, and amounts near the BIGINT limit would overflow
+# the pool's sums.
+MAX_LINE_CENTS = 10_000_000_000_000
+
+
 @dataclass(frozen=True)
 class WindowLines:
     """What the window's lines say besides the account flows."""
@@ -73,6 +79,8 @@ class WindowLines:
     unknown_gl: pl.DataFrame  # entry_id, account_id, line_no, gl_account
     entries: int
     lines: int
+    # entry_id, account_id, line_no, amount_cents: lines beyond MAX_LINE_CENTS
+    oversized: pl.DataFrame | None = None
 
 
 def account_flows(lines: pl.DataFrame) -> pl.DataFrame:
@@ -120,4 +128,9 @@ def window_lines(lines: pl.DataFrame) -> WindowLines:
         .sort("entry_id", "line_no"),
         entries=per_entry.height,
         lines=posted.height,
+        oversized=posted.filter(
+            (pl.col("amount_cents") > MAX_LINE_CENTS) | (pl.col("amount_cents") < -MAX_LINE_CENTS)
+        )
+        .select("entry_id", "account_id", "line_no", "amount_cents")
+        .sort("entry_id", "line_no"),
     )

@@ -1202,9 +1202,11 @@ def manifest_fields(
     tape: pl.DataFrame,
     data_quality: pl.DataFrame,
     projections: dict[str, object] | None = None,
+    tape_key_fingerprint: str | None = None,
 ) -> dict[str, object]:
     """The manifest fields a package states besides its files (outputs.md);
-    `projections` lists the projected scenarios and their parameters' hash."""
+    `projections` lists the projected scenarios and their parameters' hash;
+    `tape_key_fingerprint` tells which TAPE_HMAC_KEY made the account_refs."""
     fields: dict[str, object] = {
         "ledger_cutoff": ledger_cutoff,
         "code_version": code_version,
@@ -1214,4 +1216,6 @@ def manifest_fields(
     }
     if projections is not None:
         fields["projections"] = projections
+    if tape_key_fingerprint is not None:
+        fields["tape_key_fingerprint"] = tape_key_fingerprint
     return fields

@@ -320,6 +320,20 @@ def _require_key(key: bytes) -> None:
         raise ValueError("the tape HMAC key is empty; set TAPE_HMAC_KEY")
 
 
+# The fixed text the key fingerprint is computed over (never an account id,
+# so the fingerprint reveals nothing about any account_ref).
+KEY_FINGERPRINT_LABEL = b"funding-platform/tape-key-fingerprint/v1"
+
+
+def key_fingerprint(key: bytes) -> str:
+    """`tape_key_fingerprint` of the manifest: the first 16 hex characters of
+    HMAC-SHA256(key, KEY_FINGERPRINT_LABEL). It tells two keys apart and
+    does not disclose the key."""
+    _require_key(key)
+    digest = hmac.digest(bytes(key), KEY_FINGERPRINT_LABEL, hashlib.sha256)
+    return digest.hex()[:ACCOUNT_REF_HEX_CHARS]
+
+
 def account_ref(vehicle_id: str, account_id: int, key: bytes) -> str:
     """First 16 hex chars of HMAC-SHA256(key, "{vehicle_id}:{account_id}")."""
     _require_key(key)

@@ -37,7 +37,7 @@ class FacilityConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    commitment_cents: Annotated[int, Field(strict=True, ge=0)]
+    commitment_cents: Annotated[int, Field(strict=True, ge=0, le=10_000_000_000_000)]
     draw_policy: Literal["max_available"]
 
 

@@ -31,9 +31,13 @@ from funding.money import to_cents
 # The names funding.daycount implements (a test keeps the two lists equal).
 DayCount = Literal["ACT/360", "ACT/365F", "ACT/ACT-ISDA", "30/360", "30E/360"]
 
-Cents = Annotated[int, Field(strict=True, ge=0)]
-Bps = Annotated[int, Field(strict=True, ge=0)]
-SignedBps = Annotated[int, Field(strict=True)]
+# Plausibility bounds on the inputs that drive money: a value outside them is a
+# typo, not a deal term, and is a load error naming file, key, value and bound.
+MAX_CONFIG_CENTS = 10_000_000_000_000  # $100 billion
+MIN_RATE_BPS, MAX_RATE_BPS = -1_000, 5_000  # a note rate, margin or floor: -10% to 50%
+Cents = Annotated[int, Field(strict=True, ge=0, le=MAX_CONFIG_CENTS)]
+Bps = Annotated[int, Field(strict=True, ge=0, le=10_000)]  # a rate or share: 0% to 100%
+SignedBps = Annotated[int, Field(strict=True, ge=MIN_RATE_BPS, le=MAX_RATE_BPS)]
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 
 INTEREST_STEP_KINDS = (

@@ -27,6 +27,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 HEADER = ("index", "fixing_date", "rate_bps")
+# An index fixing outside -1% to 25% is a typo (99,999,999 bps once made the
+# interest due on a $1M note $861M): refused when the file is read.
+MIN_FIXING_BPS, MAX_FIXING_BPS = -100, 2_500
 DEFAULT_MAX_AGE_DAYS = 40
 
 
@@ -114,4 +117,9 @@ def _parse_row(row: list[str], where: str) -> tuple[str, date, Decimal]:
         raise ValueError(f"{where}: rate_bps {raw_rate!r} is not a number") from None
     if not rate.is_finite():
         raise ValueError(f"{where}: rate_bps {raw_rate!r} is not finite")
+    if not MIN_FIXING_BPS <= rate <= MAX_FIXING_BPS:
+        raise ValueError(
+            f"{where}: rate_bps of {index} on {fixing_date} is {raw_rate}, outside the plausible "
+            f"range {MIN_FIXING_BPS}..{MAX_FIXING_BPS} bps (-1% to 25%)"
+        )
     return index, fixing_date, rate

@@ -55,6 +55,27 @@ CASES = {
         ["unknown class 'C'"],
     ),
     "bad vehicle id": (lambda raw: raw.update(id="Trust 1"), ["id", "pattern"]),
+    # Plausibility bounds on the inputs that drive money: file, key, value and bound.
+    "fixed note rate of 99,999,999 bps": (
+        lambda raw: raw["notes"][1]["rate"].update(fixed_bps=99_999_999),
+        ["notes.1.rate.fixed_bps", "less than or equal to 5000", "got 99999999"],
+    ),
+    "margin above 50%": (
+        lambda raw: raw["notes"][0]["rate"].update(margin_bps=5_001),
+        ["notes.0.rate.margin_bps", "less than or equal to 5000", "got 5001"],
+    ),
+    "floor below -10%": (
+        lambda raw: raw["notes"][0]["rate"].update(floor_bps=-1_001),
+        ["notes.0.rate.floor_bps", "greater than or equal to -1000", "got -1001"],
+    ),
+    "fee rate above 100%": (
+        lambda raw: raw["fees"][1].update(rate_bps=10_001),
+        ["fees.1.rate_bps", "less than or equal to 10000", "got 10001"],
+    ),
+    "flat fee of more than $100 billion": (
+        lambda raw: raw["fees"][0].update(flat_cents=10**13 + 1),
+        ["fees.0.flat_cents", "less than or equal to 10000000000000", "got 10000000000001"],
+    ),
 }
 
 
@@ -68,6 +89,18 @@ def test_bad_config_names_file_key_and_problem(case, tmp_path):
     assert str(path) in message
     for text in expected:
         assert text in message, (text, message)
+
+
+def test_rates_at_the_bounds_load(tmp_path):
+    def at_bounds(raw):
+        raw["notes"][1]["rate"].update(fixed_bps=5_000)
+        raw["notes"][0]["rate"].update(margin_bps=-1_000, floor_bps=5_000)
+        raw["fees"][1].update(rate_bps=10_000)
+        raw["fees"][0].update(flat_cents=10**13)
+
+    config = load_vehicle(broken(tmp_path, at_bounds))
+    assert config.notes[1].rate.fixed_bps == 5_000
+    assert config.fees[0].flat_cents == 10**13
 
 
 def test_id_must_match_file_name(tmp_path):

@@ -3,6 +3,8 @@ Dagster instance and `funding verify` (the webserver: test_shared_instance)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -100,6 +102,31 @@ def test_run_fails_with_the_blocking_check_message(tmp_path):
     assert "entry ids [7]" in result.stdout
 
 
+def test_published_files_match_their_manifest_by_an_independent_sha256(seeded):
+    """Hashes every published file with hashlib.sha256 itself, so a change of
+    the project's hash function (or of what it hashes) cannot pass."""
+    tmp_path, env = seeded
+    funding(["run"], env)
+    packages = sorted((tmp_path / "publish").glob("*/20??-??"))
+    assert {p.parent.name for p in packages} == {"wh1", "trust1"}
+    checked = 0
+    for package in packages:
+        latest = json.loads((package / "latest.json").read_text())
+        for version_dir in sorted(package.glob("v*")):
+            manifest_bytes = (version_dir / "manifest.json").read_bytes()
+            manifest = json.loads(manifest_bytes)
+            on_disk = {p.name for p in version_dir.iterdir() if p.is_file()}
+            assert on_disk == set(manifest["files"]) | {"manifest.json"}, version_dir
+            for name, entry in manifest["files"].items():
+                data = (version_dir / name).read_bytes()
+                assert hashlib.sha256(data).hexdigest() == entry["sha256"], (version_dir, name)
+                assert len(data) == entry["bytes"], (version_dir, name)
+                checked += 1
+            if version_dir.name == f"v{latest['version']}":
+                assert hashlib.sha256(manifest_bytes).hexdigest() == latest["sha256"]
+    assert checked >= 2 * 5  # both vehicles' tape, figures and report at least
+
+
 def test_verify_checks_a_published_package_against_its_manifest(seeded):
     tmp_path, env = seeded
     funding(["run"], env)
@@ -107,6 +134,7 @@ def test_verify_checks_a_published_package_against_its_manifest(seeded):
     ok = funding(["verify", str(package)], env)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "every file matches its manifest" in ok.stdout
+    assert "SHA-256" in ok.stdout  # the algorithm is named
     tape = package / "v1" / "loan_tape.csv"
     original = tape.read_bytes()
     try:

@@ -45,7 +45,7 @@ def test_extraction_runs_pass_every_reconciliation_and_rerun_is_byte_identical(g
         checks = {
             k: v for k, v in check_results(result).items() if k.startswith("receivables_snapshot:")
         }
-        assert len(checks) == 8
+        assert len(checks) == 9
         assert all(e.passed for e in checks.values()), {
             k: e.description for k, e in checks.items() if not e.passed
         }

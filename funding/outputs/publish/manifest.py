@@ -15,7 +15,8 @@ from typing import Any
 
 MANIFEST_FIELDS = ("ledger_cutoff", "code_version", "config_sha256", "control_totals", "checks")
 # Fields a package states only when it has them (vehicles with projections).
-OPTIONAL_MANIFEST_FIELDS = ("projections",)
+# `tape_key_fingerprint` is optional only for packages built without a tape key.
+OPTIONAL_MANIFEST_FIELDS = ("projections", "tape_key_fingerprint")
 
 
 def sha256_hex(data: bytes) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any
@@ -15,7 +16,7 @@ from funding.outputs.publish.layout import (
     version_key,
     versions,
 )
-from funding.outputs.publish.manifest import count_rows, data_digest, sha256_hex
+from funding.outputs.publish.manifest import count_rows, data_digest
 from funding.outputs.publish.protocol import loads
 from funding.period import Period
 from funding.storage.objects import ObjectStore, store_for
@@ -26,7 +27,7 @@ def verify_package(
 ) -> list[str]:
     """Problems of a published package against its manifest (empty = sound).
 
-    Checks each file's presence, size, sha256 and row count (Parquet
+    Checks each file's presence, size, SHA-256 (hashlib.sha256) and row count (Parquet
     metadata, CSV records), files not in the manifest, the manifest's
     data_sha256, and that latest.json points at the latest manifest.
     """
@@ -66,7 +67,7 @@ def verify_package(
             problems.append(
                 f"{where}: {name} has {len(data)} bytes, manifest says {entry.get('bytes')}"
             )
-        actual = sha256_hex(data)
+        actual = hashlib.sha256(data).hexdigest()  # the algorithm itself, not our helper
         if actual != entry.get("sha256"):
             problems.append(
                 f"{where}: {name} sha256 {actual} differs from the manifest's {entry.get('sha256')}"
@@ -95,7 +96,7 @@ def verify_package(
             f"{vehicle_id} {key_period}: latest.json points at "
             f"{latest.get('version')!r}, not v{published[-1]}"
         )
-    elif version == published[-1] and latest.get("sha256") != sha256_hex(raw):
+    elif version == published[-1] and latest.get("sha256") != hashlib.sha256(raw).hexdigest():
         problems.append(
             f"{vehicle_id} {key_period}: latest.json sha256 does not match v{version}/manifest.json"
         )

@@ -587,7 +587,10 @@ def test_a_package_with_projections_lists_them_in_its_manifest(tmp_path, pool):
         set(publish_package(other, VEHICLE, PERIOD, package(tape), render, fields(tape)).manifest)
         == MANIFEST_KEYS
     )
-    with pytest.raises(ValueError, match="optionally \\['projections'\\].*extra \\['colour'\\]"):
+    with pytest.raises(
+        ValueError,
+        match="optionally \\['projections', 'tape_key_fingerprint'\\].*extra \\['colour'\\]",
+    ):
         publish_package(
             other, VEHICLE, PERIOD, package(tape), render, {**fields(tape), "colour": "red"}
         )

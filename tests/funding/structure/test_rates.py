@@ -66,6 +66,24 @@ def test_malformed_files_are_errors_naming_the_line(text: str, message: str) -> 
         parse_fixings(text, source="fixings.csv")
 
 
+@pytest.mark.parametrize("rate", ["99999999", "2500.5", "-100.5", "-5000"])
+def test_implausible_fixings_are_refused_naming_file_line_index_and_value(rate: str) -> None:
+    text = f"index,fixing_date,rate_bps\nSOFR30A,2025-01-01,433\nSOFR30A,2025-02-01,{rate}\n"
+    with pytest.raises(ValueError) as error:
+        parse_fixings(text, source="fixings.csv")
+    assert str(error.value) == (
+        f"fixings.csv line 3: rate_bps of SOFR30A on 2025-02-01 is {rate}, outside the "
+        "plausible range -100..2500 bps (-1% to 25%)"
+    )
+
+
+def test_fixings_at_the_bounds_are_accepted() -> None:
+    table = parse_fixings(
+        "index,fixing_date,rate_bps\nSOFR30A,2025-01-01,-100\nSOFR30A,2025-02-01,2500\n"
+    )
+    assert [rate for _, rate in table.series["SOFR30A"]] == [Decimal(-100), Decimal(2500)]
+
+
 def test_the_demo_series_is_monthly_from_june_2024_to_december_2027() -> None:
     assert DEMO_SERIES.read_text().splitlines()[0] == "index,fixing_date,rate_bps"
     table = load_fixings(DEMO_SERIES)

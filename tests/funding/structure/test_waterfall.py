@@ -400,12 +400,14 @@ def test_floating_rate_is_index_plus_margin_floored(
 
 
 def test_floating_rate_without_floor_and_fixings_from_the_file() -> None:
-    cfg = config(floating_doc(floor_bps=None))
+    doc = floating_doc(floor_bps=None)
+    doc["notes"][0]["rate"]["margin_bps"] = 50
+    cfg = config(doc)
     table = parse_fixings(
-        "index,fixing_date,rate_bps\nSOFR30A,2025-04-01,100\nSOFR30A,2025-05-01,-200\n"
+        "index,fixing_date,rate_bps\nSOFR30A,2025-04-01,100\nSOFR30A,2025-05-01,-100\n"
     )
     fixings = table.for_period(cfg.floating_indices(), MAY_2025["period_start"])
-    assert fixings == {"SOFR30A": Decimal(-200)}
+    assert fixings == {"SOFR30A": Decimal(-100)}
     assert note_rate(cfg.note("A"), fixings) == Fraction(-50, 10_000)
     # a negative coupon accrues nothing rather than charging the noteholders
     result = run(cfg, None, MAY_2025, pool=pool(9_000_000, beginning=150_000_000), fixings=fixings)
