@@ -289,11 +289,15 @@ def fixed_cost(args) -> dict:
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     url = f"sqlite:///{workdir / 'ledger.sqlite'}"
-    seed_ledger(url, SeedConfig(accounts=500, months=1))
-    return close_every_period(url, workdir, 1, {})
+    # The vehicles close in the first month and report from the second: the
+    # second period is the first full close (validation, reports, delivery).
+    seed_ledger(url, SeedConfig(accounts=500, months=2))
+    return close_every_period(url, workdir, 2, {})
 
 
 def demo(args) -> dict:
+    # A fresh demo: without its parameter record, `make demo` starts clean.
+    (ROOT / "var" / "demo-parameters").unlink(missing_ok=True)
     seconds, rss, output = run_child(["make", "demo"], dict(os.environ), ROOT)
     return {"seconds": round(seconds, 1), "tail": output.splitlines()[-3:]}
 
