@@ -11,16 +11,14 @@ import dagster as dg
 from assets.stage import Step, vehicle_asset
 from funding.ledger.restatements import RestatementLog, restatement_reason
 from funding.ledger.snapshot import pool_members
-from funding.outputs.package import (
+from funding.outputs.figures.pool import pool_figures
+from funding.outputs.figures.waterfall import (
     Amortization,
     WaterfallPeriod,
     amortization_onset,
-    certificate_table,
-    manifest_fields,
-    package_files,
-    pool_figures,
     waterfall_figures,
 )
+from funding.outputs.package import certificate_table, manifest_fields, package_files
 from funding.outputs.publish import data_files_digest, latest_manifest, publish_package
 from funding.outputs.publish.keys import TapeKeyChanged, require_same_tape_key
 from funding.outputs.publish.layout import operations_report_key

@@ -8,7 +8,7 @@ from datetime import date
 
 import polars as pl
 
-from funding.outputs.figures import FIGURE_SCHEMA, UNITS
+from funding.outputs.figures.frame import FIGURE_SCHEMA, UNITS
 from funding.projections.table import PROJECTIONS_SCHEMA
 
 VEHICLE_KINDS = ("warehouse", "trust", "portfolio")

@@ -21,7 +21,7 @@ import polars as pl
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from funding.outputs.figures import format_value
+from funding.outputs.figures.frame import format_value
 from funding.outputs.labels import BUCKET_LABELS
 from reports import charts
 from reports.data import ReportData

@@ -20,7 +20,7 @@ from decimal import Decimal
 import polars as pl
 
 from funding.ledger.snapshot import MEASURES
-from funding.outputs.figures import cents_to_amount
+from funding.outputs.figures.frame import cents_to_amount
 
 MONEY = pl.Decimal(18, 2)
 ACCOUNT_REF_HEX_CHARS = 16

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from funding.outputs.figures import format_value
+from funding.outputs.figures.frame import format_value
 from funding.projections.engine import Projection, ProjectionError
 from funding.structure.triggers import BORROWING_BASE_DEFICIENCY, REVOLVING, headroom
 

@@ -23,7 +23,7 @@ import pytest
 from jinja2 import UndefinedError
 from PIL import Image
 
-from funding.outputs.figures import FIGURE_SCHEMA, combine, format_value, section_frame
+from funding.outputs.figures.frame import FIGURE_SCHEMA, combine, format_value, section_frame
 from reports import ReportData, environment, render_html, render_pdf
 from reports.render import TEMPLATE
 from tests.support import PROJECT_ROOT

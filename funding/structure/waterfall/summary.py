@@ -2,7 +2,7 @@
 statement: the floating allocation of the pool's collections and losses,
 the excess spread's parts, the seller's interest, and each class's coupon
 and interest period. The waterfall stage writes them to the lake; the
-investor package turns them into report sections (`funding.outputs.package`).
+investor package turns them into report sections (`funding.outputs.figures`).
 
 Amounts are integer cents as the engine computed them; the investor
 percentage and the engine's ratios are exact decimal text (12 places, as

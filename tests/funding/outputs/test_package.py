@@ -13,11 +13,11 @@ from typing import Any
 import polars as pl
 import pytest
 
-from funding.outputs.package import (
+from funding.outputs.figures.pool import data_quality_sections
+from funding.outputs.figures.waterfall import (
     Amortization,
     WaterfallPeriod,
     amortization_onset,
-    data_quality_sections,
     status_section,
     trigger_section,
     waterfall_figures,
