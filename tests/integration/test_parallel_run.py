@@ -9,13 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 
-import yaml
-
 from dagster_project.runner import run_periods
-from dagster_project.settings import PACKAGE_DIR, Settings
+from dagster_project.settings import Settings
 from funding.demo import SeedConfig, seed_ledger
 from funding.period import Period
-from tests.support.dagster_helpers import TEST_TAPE_KEY
+from tests.support.dagster_helpers import TEST_TAPE_KEY, wh1_from_its_first_run
 
 PERIOD = Period.parse("2025-01")
 
@@ -42,11 +40,7 @@ def _manifest_without_its_time(root) -> dict:
 def test_the_parallel_run_publishes_the_bytes_of_the_in_process_run(tmp_path, monkeypatch):
     # wh1 alone, without first_period_end: it publishes from the first period run,
     # so one closed month is enough to compare a whole package.
-    vehicles = tmp_path / "vehicles"
-    vehicles.mkdir()
-    wh1 = yaml.safe_load((PACKAGE_DIR / "vehicles" / "wh1.yaml").read_text())
-    del wh1["first_period_end"]
-    (vehicles / "wh1.yaml").write_text(yaml.safe_dump(wh1, sort_keys=False))
+    vehicles = wh1_from_its_first_run(tmp_path)
     ledger = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
     seed_ledger(ledger, SeedConfig(accounts=150, months=1))
 

@@ -18,12 +18,10 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-import yaml
 from PIL import Image
 
-from dagster_project.settings import PACKAGE_DIR
 from funding.demo import SeedConfig, seed_ledger
-from tests.support.dagster_helpers import TEST_TAPE_KEY
+from tests.support.dagster_helpers import TEST_TAPE_KEY, wh1_from_its_first_run
 from tests.support.dagster_services import (
     LOCATION,
     ROOT,
@@ -66,11 +64,7 @@ def shared_instance(tmp_path, postgres_server):
     home = tmp_path / "dagster"
     home.mkdir()
     shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
-    vehicles = tmp_path / "vehicles"
-    vehicles.mkdir()
-    wh1 = yaml.safe_load((PACKAGE_DIR / "vehicles" / "wh1.yaml").read_text())
-    del wh1["first_period_end"]
-    (vehicles / "wh1.yaml").write_text(yaml.safe_dump(wh1, sort_keys=False))
+    vehicles = wh1_from_its_first_run(tmp_path)
     (tmp_path / "var").mkdir()
     (tmp_path / "var" / "tape_hmac_key").write_text(TEST_TAPE_KEY + "\n")
     seed_ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}", SeedConfig(accounts=150, months=2))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+import yaml
 
 from dagster_project.definitions import build_definitions
 from dagster_project.jobs import MONTHLY_CLOSE
@@ -75,3 +76,15 @@ def failure_text(result) -> str:
                 texts.append(error.message)
                 error = error.cause
     return "\n".join(texts)
+
+
+def wh1_from_its_first_run(folder: Path) -> Path:
+    """A vehicles folder holding the demo's wh1 without `first_period_end`:
+    it starts from its configured initial state at the first period it runs,
+    so that period already publishes a package."""
+    vehicles = folder / "vehicles"
+    vehicles.mkdir()
+    wh1 = yaml.safe_load((PACKAGE_DIR / "vehicles" / "wh1.yaml").read_text())
+    del wh1["first_period_end"]
+    (vehicles / "wh1.yaml").write_text(yaml.safe_dump(wh1, sort_keys=False))
+    return vehicles
