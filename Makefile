@@ -25,12 +25,12 @@ $(BIN)/uv:
 
 install: $(BIN)/uv
 	bash scripts/system-packages
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e .
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e .
 	@test -f .env || printf 'DAGSTER_HOME=%s/var/dagster\nFUNDING_DEMO=1\n' "$(CURDIR)" > .env
 	@mkdir -p var/dagster && (test -f var/dagster/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > var/dagster/dagster.yaml)
 
 install-test: install
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test]'
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[test]'
 	bash scripts/system-packages --test
 
 demo: install

@@ -1,21 +1,22 @@
 """The commands people run: `funding seed`, `funding run` through a real
-Dagster instance and `funding verify` (the webserver: test_shared_instance)."""
+Dagster instance and `funding verify`, as typed, with the settings in the
+environment. They run in this process (the installed `funding` entry point
+runs as its own process in test_wheel and test_run_killed; the webserver in
+test_shared_instance)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
-import subprocess
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.support import PROJECT_ROOT
-
-ROOT = PROJECT_ROOT
-BIN = Path(sys.executable).parent
+from dagster_project.cli import main
 
 
 def env_for(tmp_path: Path, **extra) -> dict[str, str]:
@@ -36,15 +37,29 @@ def env_for(tmp_path: Path, **extra) -> dict[str, str]:
     return env
 
 
-def funding(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(BIN / "funding"), *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+@dataclass
+class Completed:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def funding(args: list[str], env: dict[str, str]) -> Completed:
+    """`funding ARGS` with exactly `env` as the environment; its exit status and output."""
+    out, err = io.StringIO(), io.StringIO()
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(args)
+            except SystemExit as exc:  # argparse's usage errors
+                code = exc.code
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return Completed(code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="module")

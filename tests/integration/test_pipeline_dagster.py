@@ -24,16 +24,16 @@ from tests.support.dagster_helpers import (
     settings_for,
 )
 
-# The closing month, then five reporting months: enough for the 3-month averages
+# The closing month, then four reporting months: enough for the 3-month averages
 # and the projections back-test (P-3 to P) to be defined in the last ones.
-PERIODS = [f"2025-{m:02d}" for m in range(1, 7)]
+PERIODS = [f"2025-{m:02d}" for m in range(1, 6)]
 
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
     root = tmp_path_factory.mktemp("pipeline")
     url = f"sqlite:///{root / 'ledger.sqlite'}"
-    seed_ledger(url, SeedConfig(accounts=1000, months=6))
+    seed_ledger(url, SeedConfig(accounts=600, months=5))
     settings = settings_for(root, url)
     instance = dg.DagsterInstance.ephemeral()
     results = {key: run_period(settings, key, instance) for key in PERIODS}
@@ -138,7 +138,7 @@ def test_each_vehicle_and_period_has_a_published_package(pipeline):
         for key in PERIODS:
             latest = publish / vehicle / key / "latest.json"
             assert latest.exists() == (key >= first), (vehicle, key)
-        files = sorted(p.name for p in (publish / vehicle / "2025-06" / "v1").iterdir())
+        files = sorted(p.name for p in (publish / vehicle / "2025-05" / "v1").iterdir())
         expected = [
             "investor_report.html",
             "investor_report.pdf",
@@ -153,15 +153,15 @@ def test_each_vehicle_and_period_has_a_published_package(pipeline):
         if vehicle == "wh1":
             expected.append("borrowing_base.parquet")
         assert files == sorted(expected)
-        manifest = json.loads((publish / vehicle / "2025-06" / "v1" / "manifest.json").read_text())
+        manifest = json.loads((publish / vehicle / "2025-05" / "v1" / "manifest.json").read_text())
         assert manifest["version"] == 1 and manifest["restates"] is None
         assert all(manifest["checks"].values()), manifest["checks"]
         projections = manifest["projections"]
-        assert projections["start_period"] == "2025-06" and projections["horizon_months"] == 24
+        assert projections["start_period"] == "2025-05" and projections["horizon_months"] == 24
         assert [s["name"] for s in projections["scenarios"]] == ["base", "stress"]
         assert all(len(s["parameters_sha256"]) == 64 for s in projections["scenarios"])
         assert manifest["files"]["loan_tape_dictionary.csv"]["rows"] == len(
-            pl.read_parquet(publish / vehicle / "2025-06" / "v1" / "loan_tape.parquet").columns
+            pl.read_parquet(publish / vehicle / "2025-05" / "v1" / "loan_tape.parquet").columns
         )
 
 
@@ -170,7 +170,7 @@ def test_report_prints_the_packages_parquet_figures(pipeline, vehicle):
     from tests.reports.test_projections_section import expected_text, projection_cells
     from tests.reports.test_report import expected_figures, parse, rollforwards
 
-    package = pipeline[0] / "publish" / vehicle / "2025-06" / "v1"
+    package = pipeline[0] / "publish" / vehicle / "2025-05" / "v1"
     html = (package / "investor_report.html").read_text()
     cells = dict(parse(html).figures)
     pool = pl.read_parquet(package / "pool_performance.parquet")
@@ -216,7 +216,7 @@ def test_every_page_of_the_published_pdf_has_body_text_and_ink(pipeline, tmp_pat
 
     from tests.reports.test_report import _ink, pages_without_body
 
-    package = pipeline[0] / "publish" / "trust1" / "2025-06" / "v1"
+    package = pipeline[0] / "publish" / "trust1" / "2025-05" / "v1"
     html = (package / "investor_report.html").read_text()
     pdf = (package / "investor_report.pdf").read_bytes()
     assert pages_without_body(html, pdf, tmp_path) == []
@@ -232,10 +232,10 @@ def test_every_page_of_the_published_pdf_has_body_text_and_ink(pipeline, tmp_pat
 def test_an_internal_operations_report_is_published_beside_each_package(pipeline):
     publish = pipeline[0] / "publish"
     for vehicle in ("wh1", "trust1"):
-        report = publish / vehicle / "2025-06" / "internal" / "v1" / "operations_report.html"
+        report = publish / vehicle / "2025-05" / "internal" / "v1" / "operations_report.html"
         text = report.read_text()
         assert "Internal: not for investors" in text and "snapshot.keys_not_null" in text
-        manifest = json.loads((publish / vehicle / "2025-06" / "v1" / "manifest.json").read_text())
+        manifest = json.loads((publish / vehicle / "2025-05" / "v1" / "manifest.json").read_text())
         assert "operations_report.html" not in manifest["files"]
     outbox = pipeline[0] / "var" / "outbox"
     assert not any("operations_report" in m.read_text() for m in outbox.glob("*.eml"))
@@ -245,11 +245,11 @@ def test_investors_are_notified_once_per_version(pipeline):
     root, settings, instance, _ = pipeline
     outbox = root / "var" / "outbox"
     messages = sorted(outbox.glob("*.eml"))
-    # wh1: one investor x 5 periods; trust1: two investors x 5 periods (both from 2025-02)
-    assert len(messages) == 5 + 2 * 5
+    # wh1: one investor x 4 periods; trust1: two investors x 4 periods (both from 2025-02)
+    assert len(messages) == 4 + 2 * 4
     text = messages[0].read_text()
     assert "investor package" in text and "/v1/" in text
-    assert run_period(settings, "2025-06", instance).success
+    assert run_period(settings, "2025-05", instance).success
     assert len(sorted(outbox.glob("*.eml"))) == len(messages)
-    record = json.loads((root / "lake" / "trust1" / "package" / "2025-06.json").read_text())
+    record = json.loads((root / "lake" / "trust1" / "package" / "2025-05.json").read_text())
     assert record["version"] == 1 and record["published"] is False

@@ -11,13 +11,19 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import psycopg
 
 from funding.demo import SeedConfig, seed_ledger
 from funding.period import Period
-from tests.integration.test_cli_and_webserver import BIN, ROOT, env_for
+from tests.integration.test_cli_and_webserver import env_for
+from tests.support import PROJECT_ROOT
+
+ROOT = PROJECT_ROOT
+BIN = Path(sys.executable).parent  # the installed `funding` entry point
 
 
 def test_a_run_killed_during_extraction_is_completed_by_the_next_run(postgres_url, tmp_path):
