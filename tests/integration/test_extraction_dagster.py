@@ -21,7 +21,7 @@ from tests.support.dagster_helpers import (
     run_period,
     settings_for,
 )
-from tests.support.ledger_builder import LedgerBuilder
+from tests.support.ledger_builder import small_ledger
 
 PERIODS = ["2025-01", "2025-02", "2025-03"]
 EXTRACTION = ["receivables_snapshot"]  # the asset and its checks; the rest: test_pipeline_dagster
@@ -84,16 +84,6 @@ def test_unclosed_months_are_no_partitions_and_are_refused(generated, tmp_path):
     )
     assert not result.success
     assert "period 2025-04 (2025-04-30) is not closed" in failure_text(result)
-
-
-def small_ledger() -> LedgerBuilder:
-    b = LedgerBuilder()
-    b.close(date(2025, 1, 31), datetime(2025, 2, 4, 18))
-    for account in (1, 2, 3):
-        b.account(account, date(2025, 1, 2))
-        b.simple(account, "PURCHASE", 10_000, date(2025, 1, 5), datetime(2025, 1, 5, 12))
-        b.designate(account, "wh1", date(2025, 1, 2))
-    return b
 
 
 def _drop_unique_idempotency_key(path):

@@ -22,19 +22,9 @@ from tests.support.dagster_helpers import (
     run_period,
     settings_for,
 )
-from tests.support.ledger_builder import LedgerBuilder
+from tests.support.ledger_builder import small_ledger
 
 BIGINT_MAX = 2**63 - 1
-
-
-def small_ledger() -> LedgerBuilder:
-    b = LedgerBuilder()
-    b.close(date(2025, 1, 31), datetime(2025, 2, 4, 18))
-    for account in (1, 2, 3):
-        b.account(account, date(2025, 1, 2))
-        b.simple(account, "PURCHASE", 10_000, date(2025, 1, 5), datetime(2025, 1, 5, 12))
-        b.designate(account, "wh1", date(2025, 1, 2))
-    return b
 
 
 def _sqlite_ledger(tmp_path) -> tuple[str, object]:

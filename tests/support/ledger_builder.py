@@ -260,3 +260,14 @@ class LedgerBuilder:
         if finish:
             writer.finish()
         return url
+
+
+def small_ledger() -> LedgerBuilder:
+    """Three accounts designated to wh1, one purchase each, January closed."""
+    b = LedgerBuilder()
+    b.close(date(2025, 1, 31), datetime(2025, 2, 4, 18))
+    for account in (1, 2, 3):
+        b.account(account, date(2025, 1, 2))
+        b.simple(account, "PURCHASE", 10_000, date(2025, 1, 5), datetime(2025, 1, 5, 12))
+        b.designate(account, "wh1", date(2025, 1, 2))
+    return b
