@@ -57,7 +57,7 @@ from funding.structure.borrowing_base import borrowing_base_amount
 from funding.structure.rates import FixingTable
 from funding.structure.triggers import EARLY_AMORTIZATION, REVOLVING
 from funding.structure.waterfall import VehicleState, WaterfallResult, run_waterfall
-from funding.structure.waterfall.engine import allocate_pro_rata
+from funding.structure.waterfall.accruals import allocate_pro_rata
 from funding.structure.waterfall.inputs import period_inputs
 
 if TYPE_CHECKING:

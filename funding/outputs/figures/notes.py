@@ -15,7 +15,7 @@ from funding.money import to_cents
 from funding.outputs.figures.common import day_label, ratio_text, rows
 from funding.outputs.figures.frame import section_frame
 from funding.outputs.labels import class_label
-from funding.structure.waterfall.engine import PRINCIPAL_ACTIONS
+from funding.structure.waterfall.cash import PRINCIPAL_ACTIONS
 
 if TYPE_CHECKING:
     from funding.outputs.figures.waterfall import WaterfallPeriod

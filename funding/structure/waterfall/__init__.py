@@ -1,10 +1,13 @@
 """The waterfall of one vehicle and period: `run_waterfall(config, state, inputs)`.
 
 `state` holds the records (statement rows, the state carried across periods,
-inputs, result), `engine` runs a period, `invariants` checks the result.
+inputs, result), `engine` runs a period from `accruals` (allocation, interest,
+fees, reserve target), `trigger_ratios` (the vehicle's own ratios) and `cash`
+(sources and uses), `invariants` checks the result.
 """
 
-from funding.structure.waterfall.engine import allocate_pro_rata, run_waterfall
+from funding.structure.waterfall.accruals import allocate_pro_rata
+from funding.structure.waterfall.engine import run_waterfall
 from funding.structure.waterfall.invariants import Violation, check_invariants
 from funding.structure.waterfall.state import (
     MissingPredecessorError,

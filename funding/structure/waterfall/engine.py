@@ -106,27 +106,17 @@ Interpretations where the spec leaves room (an analyst's reading)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from decimal import Decimal
+from collections.abc import Callable
 from fractions import Fraction
 
-from funding.daycount import year_fraction
-from funding.money import bps, to_cents
 from funding.structure.config import (
     AFTER_WATERFALL,
-    FeeConfig,
-    NoteConfig,
     StructureConfig,
     WaterfallStep,
 )
 from funding.structure.triggers import (
-    BORROWING_BASE_DEFICIENCY,
     EARLY_AMORTIZATION,
-    EXCESS_SPREAD,
-    EXCESS_SPREAD_3M_AVG,
     REVOLVING,
-    SELLER_INTEREST_TO_INVESTED,
-    RatioValue,
     breach_runs,
     cash_trap_breached,
     early_amortization_breached,
@@ -135,8 +125,16 @@ from funding.structure.triggers import (
     period_status,
     trailing_average,
 )
+from funding.structure.waterfall.accruals import (
+    allocate_pool,
+    allocate_pro_rata,
+    fee_accrual,
+    interest_accrual,
+    note_rate,
+    reserve_target,
+)
+from funding.structure.waterfall.cash import sources, uses_from_statement
 from funding.structure.waterfall.state import (
-    InvestorAllocation,
     PeriodInputs,
     StatementRow,
     VehicleState,
@@ -144,102 +142,10 @@ from funding.structure.waterfall.state import (
     opening_state,
     require_cents,
 )
+from funding.structure.waterfall.trigger_ratios import after_waterfall_ratios, trigger_ratios
 
 DRAW_POLICIES = ("max_available", "none")
 HISTORY_LENGTH = 3  # enough for the 3-month average
-
-# Statement actions and which side of sources/uses their cash is on.
-USE_OF_ACTION = {
-    "fee": "fees",
-    "interest": "interest",
-    "borrowing_base_cure": "principal",
-    "principal_sequential": "principal",
-    "principal_pro_rata": "principal",
-    "reserve_deposit": "reserve_deposits",
-    "release_to_reserve": "reserve_deposits",
-    "release": "release_to_seller",
-    "draw": "draw_to_seller",
-}
-USE_KEYS = (
-    "fees",
-    "interest",
-    "principal",
-    "reserve_deposits",
-    "release_to_seller",
-    "draw_to_seller",
-)
-PRINCIPAL_ACTIONS = ("borrowing_base_cure", "principal_sequential", "principal_pro_rata")
-
-
-# ---------------------------------------------------------------------------
-# inputs, allocation, accruals
-
-
-def investor_percentage(
-    allocation: str, invested_cents: int, pool_beginning_cents: int
-) -> Fraction:
-    """Floating: invested / pool beginning principal, capped at 100%. Full: 100%."""
-    if allocation == "full":
-        return Fraction(1)
-    if invested_cents <= 0:
-        return Fraction(0)
-    if pool_beginning_cents <= 0:
-        return Fraction(1)
-    return min(Fraction(1), Fraction(invested_cents, pool_beginning_cents))
-
-
-def _allocate_pool(
-    config: StructureConfig, invested: int, pool: Mapping[str, int]
-) -> InvestorAllocation:
-    pct = investor_percentage(
-        config.investor_allocation, invested, pool.get("beginning_principal", 0)
-    )
-
-    def share(measure: str) -> int:
-        return to_cents(pct * pool[measure], config.rounding)
-
-    return InvestorAllocation(
-        percentage=pct,
-        interest_funds={measure: share(measure) for measure in config.available_funds},
-        principal_collections=share("principal_collections"),
-        defaulted=share("chargeoff_principal"),
-    )
-
-
-def note_rate(note: NoteConfig, fixings: Mapping[str, int | Decimal]) -> Fraction:
-    """The class's annual rate for the period as an exact fraction."""
-    rate = note.rate
-    if rate.fixed_bps is not None:
-        return bps(rate.fixed_bps)
-    if rate.index not in fixings:
-        raise KeyError(f"no fixing of index {rate.index} for class {note.class_} in the inputs")
-    floating_bps = Fraction(fixings[rate.index]) + (rate.margin_bps or 0)
-    if rate.floor_bps is not None:
-        floating_bps = max(floating_bps, Fraction(rate.floor_bps))
-    return floating_bps / 10_000
-
-
-def interest_accrual(
-    note: NoteConfig, balance_cents: int, inputs: PeriodInputs, rounding: str
-) -> int:
-    """Beginning balance x rate x year fraction, rounded once, never negative."""
-    period = year_fraction(inputs.previous_period_end, inputs.period_end, note.day_count)
-    return max(0, to_cents(balance_cents * note_rate(note, inputs.fixings) * period, rounding))
-
-
-def fee_accrual(fee: FeeConfig, invested_cents: int, inputs: PeriodInputs, rounding: str) -> int:
-    if fee.flat_cents is not None:
-        return fee.flat_cents
-    period = year_fraction(inputs.previous_period_end, inputs.period_end, str(fee.day_count))
-    return to_cents(invested_cents * bps(int(fee.rate_bps or 0)) * period, rounding)
-
-
-def reserve_target(config: StructureConfig, invested_cents: int) -> int:
-    if config.reserve_account is None or invested_cents <= 0:
-        return 0
-    target = config.reserve_account.target
-    by_notes = to_cents(bps(target.pct_of_notes_bps) * invested_cents, config.rounding)
-    return max(target.floor_cents, by_notes)
 
 
 def _check_inputs(config: StructureConfig, inputs: PeriodInputs) -> None:
@@ -279,7 +185,7 @@ def run_waterfall(
             "the vehicle carries advances: the period's borrowing_base_cents is needed"
         )
     invested = opening.invested_cents
-    allocation = _allocate_pool(config, invested, inputs.pool)
+    allocation = allocate_pool(config, invested, inputs.pool)
     fees_accrued = {f.name: fee_accrual(f, invested, inputs, config.rounding) for f in config.fees}
     interest_accrued = {
         n.class_: interest_accrual(n, opening.note_balances[n.class_], inputs, config.rounding)
@@ -294,7 +200,7 @@ def run_waterfall(
     )
     history = (*opening.excess_spread_history, spread)[-HISTORY_LENGTH:]
     spread_3m = trailing_average(history)
-    ratios = _trigger_ratios(inputs, spread, spread_3m, invested)
+    ratios = trigger_ratios(inputs, spread, spread_3m, invested)
     tested_after = tuple(t for t in config.triggers if t.cure == AFTER_WATERFALL)
     tested_before = tuple(t for t in config.triggers if t.cure != AFTER_WATERFALL)
     tests = evaluate_triggers(tested_before, ratios, opening.trigger_breaches)
@@ -317,7 +223,7 @@ def run_waterfall(
     run.interest_waterfall(sum(allocation.interest_funds.values()))
     run.principal_waterfall()
     if tested_after:
-        cured = {**ratios, **_after_waterfall_ratios(inputs, run.balances)}
+        cured = {**ratios, **after_waterfall_ratios(inputs, run.balances)}
         after = evaluate_triggers(tested_after, cured, opening.trigger_breaches)
         if early_amortization_breached(after):
             run.status = EARLY_AMORTIZATION
@@ -329,7 +235,7 @@ def run_waterfall(
         trigger_tests=tests,
         state=run.closing_state(history, breach_runs(tests)),
         opening=opening,
-        sources=_sources(allocation, run.rows),
+        sources=sources(allocation, run.rows),
         uses=uses_from_statement(run.rows),
         investor_chargeoffs=dict(run.chargeoffs),
         investor_percentage=allocation.percentage,
@@ -342,41 +248,6 @@ def run_waterfall(
         interest_accrued=interest_accrued,
         note_rates={n.class_: note_rate(n, inputs.fixings) for n in config.notes},
     )
-
-
-def _trigger_ratios(
-    inputs: PeriodInputs, spread: Fraction | None, spread_3m: Fraction | None, invested: int
-) -> dict[str, RatioValue]:
-    ratios: dict[str, RatioValue] = dict(inputs.ratios)
-    ratios[EXCESS_SPREAD] = spread
-    ratios[EXCESS_SPREAD_3M_AVG] = spread_3m
-    ratios[SELLER_INTEREST_TO_INVESTED] = seller_interest_ratio(inputs.pool, invested)
-    if inputs.borrowing_base_cents is not None:
-        ratios[BORROWING_BASE_DEFICIENCY] = max(0, invested - inputs.borrowing_base_cents)
-    else:
-        # no borrowing base (a trust): the deficiency has no value, so it cannot breach
-        ratios.setdefault(BORROWING_BASE_DEFICIENCY, None)
-    return ratios
-
-
-def _after_waterfall_ratios(
-    inputs: PeriodInputs, balances: Mapping[str, int]
-) -> dict[str, RatioValue]:
-    """The ratios the waterfall changes, on the balances after its cure steps."""
-    if inputs.borrowing_base_cents is None:
-        return {}
-    return {BORROWING_BASE_DEFICIENCY: max(0, sum(balances.values()) - inputs.borrowing_base_cents)}
-
-
-def seller_interest_ratio(pool: Mapping[str, int], invested_cents: int) -> Fraction | None:
-    """The seller's interest at the period end over the invested amount: (pool
-    principal at the period end - the invested amount the period started
-    with) / that invested amount. Tested before the waterfall, so against the
-    invested amount before this period's payments. None when nothing is
-    invested or the pool's ending principal is not given."""
-    if invested_cents <= 0 or "ending_principal" not in pool:
-        return None
-    return Fraction(pool["ending_principal"] - invested_cents, invested_cents)
 
 
 class _PeriodRun:
@@ -609,51 +480,3 @@ class _PeriodRun:
             advances_cents=sum(self.balances.values()) if warehouse else None,
             trigger_breaches=trigger_breaches,
         )
-
-
-def allocate_pro_rata(amount: int, weights: list[int]) -> list[int]:
-    """Split `amount` cents in proportion to `weights` so the parts add up exactly.
-
-    Largest remainder: each part is floored, the cents left go one each to
-    the largest fractional parts (ties to the earlier, more senior, weight).
-    With `amount < sum(weights)` no part exceeds its weight.
-    """
-    total = sum(weights)
-    if total <= 0 or amount <= 0:
-        return [0] * len(weights)
-    exact = [Fraction(amount * weight, total) for weight in weights]
-    parts = [int(share) for share in exact]  # floor: shares are non-negative
-    leftover = amount - sum(parts)
-    by_remainder = sorted(range(len(weights)), key=lambda i: (-(exact[i] - parts[i]), i))
-    for i in by_remainder[:leftover]:
-        parts[i] += 1
-    return parts
-
-
-# ---------------------------------------------------------------------------
-# sources and uses
-
-
-def _sources(allocation: InvestorAllocation, rows: list[StatementRow]) -> dict[str, int]:
-    sources = {f"interest_funds.{m}": cents for m, cents in allocation.interest_funds.items()}
-    sources["principal_funds.principal_collections"] = allocation.principal_collections
-    sources.update(reserve_and_facility_sources(rows))
-    return sources
-
-
-def reserve_and_facility_sources(
-    rows: tuple[StatementRow, ...] | list[StatementRow],
-) -> dict[str, int]:
-    """Cash the statement shows coming from the reserve or the lender."""
-    release = sum(r.paid_cents for r in rows if r.action == "reserve_release")
-    draws = sum(r.from_reserve_cents for r in rows if r.action != "reserve_release")
-    facility = sum(r.paid_cents for r in rows if r.action == "draw")
-    return {"reserve_release": release, "reserve_draws": draws, "facility_draw": facility}
-
-
-def uses_from_statement(rows: tuple[StatementRow, ...] | list[StatementRow]) -> dict[str, int]:
-    uses = dict.fromkeys(USE_KEYS, 0)
-    for row in rows:
-        if row.action in USE_OF_ACTION:
-            uses[USE_OF_ACTION[row.action]] += row.paid_cents
-    return uses

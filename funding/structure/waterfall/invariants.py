@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import groupby
 
-from funding.structure.waterfall.engine import (
+from funding.structure.waterfall.cash import (
     PRINCIPAL_ACTIONS,
     reserve_and_facility_sources,
     uses_from_statement,

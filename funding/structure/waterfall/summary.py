@@ -18,8 +18,8 @@ import polars as pl
 from funding.daycount import accrual_days
 from funding.structure.config import StructureConfig
 from funding.structure.triggers import fraction_to_decimal_string
-from funding.structure.waterfall.engine import seller_interest_ratio
 from funding.structure.waterfall.state import PeriodInputs, WaterfallResult
+from funding.structure.waterfall.trigger_ratios import seller_interest_ratio
 
 PRINCIPAL_COLLECTIONS = "principal_collections"
 DEFAULTED = "chargeoff_principal"

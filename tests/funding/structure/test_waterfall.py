@@ -30,7 +30,7 @@ from funding.structure.waterfall import (
     initial_state,
     run_waterfall,
 )
-from funding.structure.waterfall.engine import note_rate
+from funding.structure.waterfall.accruals import note_rate
 
 # ---------------------------------------------------------------------------
 # builders
