@@ -48,6 +48,7 @@ from funding.storage.tables import (
     WATERFALL_STATE,
     WATERFALL_STATEMENT,
     WATERFALL_SUMMARY,
+    WATERFALL_TABLES,
 )
 from funding.structure.triggers import EARLY_AMORTIZATION
 from funding.vehicle_config import VehicleConfig
@@ -60,15 +61,6 @@ POOL_TABLES = [
     VINTAGE_CURVES,
     ROLL_RATES,
     TRENDS,
-]
-WATERFALL_TABLES = [
-    WATERFALL_STATEMENT,
-    TRIGGER_TESTS,
-    WATERFALL_OPENING,
-    WATERFALL_STATE,
-    WATERFALL_SUMMARY,
-    INVESTOR_ALLOCATION,
-    NOTE_INTEREST,
 ]
 EXCESS_SPREAD_MONTHS = 3
 ALL_PERIODS = 10_000

@@ -25,6 +25,7 @@ from funding.storage.tables import (
     WATERFALL_STATE,
     WATERFALL_STATEMENT,
     WATERFALL_SUMMARY,
+    WATERFALL_TABLES,
 )
 from funding.structure.borrowing_base import (
     borrowing_base_of,
@@ -134,15 +135,7 @@ def _waterfall_asset(config: VehicleConfig, partitions_def) -> dg.AssetsDefiniti
         "waterfall",
         partitions_def=partitions_def,
         reads=reads,
-        writes=[
-            WATERFALL_STATEMENT,
-            TRIGGER_TESTS,
-            WATERFALL_OPENING,
-            WATERFALL_STATE,
-            WATERFALL_SUMMARY,
-            INVESTOR_ALLOCATION,
-            NOTE_INTEREST,
-        ],
+        writes=WATERFALL_TABLES,
         checks=[
             (
                 "waterfall_invariants",

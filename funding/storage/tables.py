@@ -53,6 +53,15 @@ WATERFALL_STATE = Table("waterfall_state", "waterfall", STATE)
 WATERFALL_SUMMARY = Table("waterfall_summary", "waterfall", FRAME)
 INVESTOR_ALLOCATION = Table("investor_allocation", "waterfall", FRAME)
 NOTE_INTEREST = Table("note_interest", "waterfall", FRAME)
+WATERFALL_TABLES = (  # everything the waterfall stage writes
+    WATERFALL_STATEMENT,
+    TRIGGER_TESTS,
+    WATERFALL_OPENING,
+    WATERFALL_STATE,
+    WATERFALL_SUMMARY,
+    INVESTOR_ALLOCATION,
+    NOTE_INTEREST,
+)
 
 BORROWING_BASE_CERTIFICATE = Table(
     "borrowing_base_certificate", "borrowing_base_certificate", FRAME
