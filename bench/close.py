@@ -45,7 +45,7 @@ from funding.demo import SeedConfig, seed_ledger  # noqa: E402
 from funding.ledger.closes import Window, previous_close  # noqa: E402
 from funding.ledger.database import read_ledger  # noqa: E402
 from funding.ledger.sql import render  # noqa: E402
-from tests.support.postgres_server import running_postgres  # noqa: E402
+from tests.support.postgres_server import ledger_rows_read, running_postgres  # noqa: E402
 
 FUNDING = str(Path(sys.executable).parent / "funding")
 BENCH_KEY = "bench-tape-key"
@@ -61,17 +61,6 @@ def machine() -> dict:
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv),
     }
-
-
-def table_reads(url: str) -> dict[str, int]:
-    engine = sa.create_engine(url)
-    with engine.connect() as conn:
-        rows = conn.exec_driver_sql(
-            "SELECT relname, seq_tup_read + COALESCE(idx_tup_fetch, 0) FROM pg_stat_user_tables "
-            "WHERE relname IN ('postings', 'journal_entries')"
-        ).fetchall()
-    engine.dispose()
-    return {name: int(count) for name, count in rows}
 
 
 def run_child(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, int, str]:
@@ -184,12 +173,12 @@ def close_every_period(url: str, workdir: Path, months: int, env_extra: dict) ->
     periods = [p.key for p in (SeedConfig().first_period.plus(i) for i in range(months))]
     results = []
     for period in periods:
-        before = table_reads(url) if url.startswith("postgresql") else {}
+        before = ledger_rows_read(url) if url.startswith("postgresql") else {}
         seconds, rss, _ = run_child(
             [FUNDING, "run", "--period", period, "--through", period], env, workdir
         )
         time.sleep(1.5)  # the server publishes a backend's table statistics when it ends
-        after = table_reads(url) if url.startswith("postgresql") else {}
+        after = ledger_rows_read(url) if url.startswith("postgresql") else {}
         steps = step_seconds(home)
         window = window_rows(lake, period)
         reads = {t: after[t] - before[t] for t in after}

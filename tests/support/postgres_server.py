@@ -112,3 +112,18 @@ def running_postgres(extra_options: str = "") -> Iterator[str]:
     """Yields a SQLAlchemy URL prefix `postgresql+psycopg://postgres@127.0.0.1:PORT`."""
     with running_postgres_server(extra_options) as server:
         yield server.url
+
+
+def ledger_rows_read(url: str) -> dict[str, int]:
+    """Rows the server has read from `postings` and `journal_entries` so far
+    (sequential and index fetches, from `pg_stat_user_tables`)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT relname, seq_tup_read + COALESCE(idx_tup_fetch, 0) FROM pg_stat_user_tables "
+            "WHERE relname IN ('postings', 'journal_entries')"
+        ).fetchall()
+    engine.dispose()
+    return {name: int(count) for name, count in rows}

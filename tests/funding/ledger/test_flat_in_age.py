@@ -16,17 +16,11 @@ from funding.demo import SeedConfig, seed_ledger
 from funding.ledger.closes import previous_close
 from funding.ledger.database import read_ledger
 from funding.ledger.extract import extract_period
+from tests.support.postgres_server import ledger_rows_read
 
 
 def rows_read(url: str) -> int:
-    engine = sa.create_engine(url)
-    with engine.connect() as conn:
-        total = conn.exec_driver_sql(
-            "SELECT SUM(seq_tup_read + COALESCE(idx_tup_fetch, 0)) FROM pg_stat_user_tables "
-            "WHERE relname IN ('postings', 'journal_entries')"
-        ).scalar_one()
-    engine.dispose()
-    return int(total)
+    return sum(ledger_rows_read(url).values())
 
 
 def read_after(url: str, before: int) -> int:
