@@ -6,6 +6,8 @@ from decimal import Decimal
 import dagster as dg
 import polars as pl
 
+from funding.money import dollars
+
 
 def pct(value: str | Decimal | None, places: int = 2) -> str:
     if value is None:
@@ -16,9 +18,7 @@ def pct(value: str | Decimal | None, places: int = 2) -> str:
 def usd(cents: int | None) -> str:
     if cents is None:
         return "n/a"
-    sign = "-" if cents < 0 else ""
-    whole, frac = divmod(abs(int(cents)), 100)
-    return f"{sign}${whole:,}.{frac:02d}"
+    return f"{'-' if cents < 0 else ''}${dollars(abs(int(cents)))}"
 
 
 def markdown_table(

@@ -34,3 +34,11 @@ def to_cents(amount: Fraction | Decimal | int, mode: RoundingMode = "half_up") -
 def bps(value: int) -> Fraction:
     """Basis points as an exact fraction (150 -> 3/200)."""
     return Fraction(int(value), 10_000)
+
+
+def dollars(cents: int) -> str:
+    """Cents as dollars with thousands separators, exactly (never through a
+    float): 123456789 -> '1,234,567.89', -5 -> '-0.05'."""
+    sign = "-" if cents < 0 else ""
+    whole, fraction = divmod(abs(int(cents)), 100)
+    return f"{sign}{whole:,}.{fraction:02d}"

@@ -23,6 +23,7 @@ from email.utils import make_msgid
 
 import polars as pl
 
+from funding.money import dollars
 from funding.outputs.delivery import header_text
 from funding.outputs.mail import Mailer
 from funding.storage.objects import ObjectStore
@@ -70,8 +71,8 @@ def deficiency_alert(vehicle: str, period: str, certificate_totals: dict[str, in
             "borrowing_base_deficiency",
             vehicle,
             period,
-            f"advances outstanding {advances / 100:,.2f} exceed the borrowing base "
-            f"{base / 100:,.2f} by {deficiency / 100:,.2f}",
+            f"advances outstanding {dollars(advances)} exceed the borrowing base "
+            f"{dollars(base)} by {dollars(deficiency)}",
             f"{vehicle}/{period}/deficiency",
         )
     ]
