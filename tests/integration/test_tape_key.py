@@ -17,7 +17,13 @@ import pytest
 
 from dagster_project.settings import Settings
 from funding.demo import SeedConfig, seed_ledger
-from tests.support.dagster_helpers import failure_text, materialized, run_period, settings_for
+from tests.support.dagster_helpers import (
+    demo_vehicles,
+    failure_text,
+    materialized,
+    run_period,
+    settings_for,
+)
 
 KEY_A = "tape-key-A-7f3a9c0e5b1d4f2a8c6e0b3d5f7a9c1e"
 KEY_B = "tape-key-B-0d2f4b6a8c0e1f3a5b7c9d1e3f5a7b9c"
@@ -79,14 +85,15 @@ def test_no_key_outside_the_demo_stops_the_run_before_anything_is_published(
 def test_fingerprint_in_manifest_changed_key_refused_rotation_declared_and_no_leak(
     ledger, tmp_path, monkeypatch
 ):
-    settings = production(tmp_path, ledger)
+    # One vehicle: every vehicle's tape goes through the same key.
+    settings = replace(production(tmp_path, ledger), vehicles_dir=demo_vehicles(tmp_path, "wh1"))
     instance = dg.DagsterInstance.ephemeral()
     monkeypatch.setenv("TAPE_HMAC_KEY", KEY_A)
     results = [run_period(settings, key, instance) for key in ("2025-01", "2025-02")]
     assert all(r.success for r in results), failure_text(results[-1])
     publish = Path(settings.publish_uri)
     manifests = sorted(publish.rglob("manifest.json"))
-    assert {m.parent.parent.parent.name for m in manifests} == {"wh1", "trust1"}
+    assert [m.parent.parent.parent.name for m in manifests] == ["wh1"]
     for m in manifests:
         assert json.loads(m.read_text())["tape_key_fingerprint"] == fingerprint(KEY_A)
 
@@ -106,7 +113,7 @@ def test_fingerprint_in_manifest_changed_key_refused_rotation_declared_and_no_le
     rotated = run_period(replace(settings, tape_key_rotation=True), "2025-03", instance)
     assert rotated.success, failure_text(rotated)
     march = sorted(publish.glob("*/2025-03/v*/manifest.json"))
-    assert len(march) == 2
+    assert len(march) == 1
     for m in march:
         assert json.loads(m.read_text())["tape_key_fingerprint"] == fingerprint(KEY_B)
 
