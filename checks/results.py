@@ -46,8 +46,8 @@ class _Part:
     sample: tuple
     index: tuple[int, ...]
     observed: Any
-    expected_type: str | None
     mismatched: dict
+    mismatched_types: dict
     error: str | None
 
     @property
@@ -116,8 +116,8 @@ def _part(result, scales: dict[str, int]) -> _Part:
             int(i) for i in r.get("partial_unexpected_index_list") or [] if isinstance(i, Real)
         ),
         observed=r.get("observed_value"),
-        expected_type=kwargs.get("type_") if isinstance(kwargs.get("type_"), str) else None,
         mismatched=(r.get("details") or {}).get("mismatched") or {},
+        mismatched_types=(r.get("details") or {}).get("mismatched_types") or {},
         error=error,
     )
 
@@ -162,8 +162,11 @@ def _reason(part: _Part, meta: dict) -> str:
         return f"personal-data columns present: {', '.join(part.mismatched.get('unexpected', []))}"
     if part.mismatched:
         return f"missing columns: {', '.join(part.mismatched.get('missing', []))}"
-    if part.expected_type is not None:
-        return f"{part.target} is {part.observed}, not {part.expected_type}"
+    if part.mismatched_types:
+        return "; ".join(
+            f"{column} is {m['observed']}, not {m['expected']}"
+            for column, m in part.mismatched_types.items()
+        )
     if part.unexpected is None:
         return f"{part.target}: observed {_show(part.observed)}"
     if any(c.startswith(HELPER_PREFIX) and c not in HELPER_LABELS for c in part.columns):

@@ -17,7 +17,7 @@ import polars as pl
 from checks.gx_runtime import (
     FRAME_TYPES_PARAMETER,
     PERSONAL_COLUMNS_PARAMETER,
-    column_type_expectation,
+    column_types_expectation,
     new_suite,
 )
 from checks.row_rules import PERSONAL_DATA_COLUMNS
@@ -46,8 +46,7 @@ def _meta(check: str, expect: str, show: Sequence[str] = (), blocking: bool = Tr
 
 def _schema(gx, contract: dict[str, pl.DataType], personal: frozenset[str]) -> list:
     E = gx.expectations
-    type_expectation = column_type_expectation()
-    out = [
+    return [
         E.ExpectTableColumnsToMatchSet(
             column_set=list(contract),
             exact_match=False,
@@ -76,17 +75,12 @@ def _schema(gx, contract: dict[str, pl.DataType], personal: frozenset[str]) -> l
                 "personal_data_values": True,
             },
         ),
+        column_types_expectation()(
+            column_types={column: str(dtype) for column, dtype in contract.items()},
+            frame_types={"$PARAMETER": FRAME_TYPES_PARAMETER},
+            meta=_meta("column_types", "every contract column of its contract type"),
+        ),
     ]
-    for column, dtype in contract.items():
-        out.append(
-            type_expectation(
-                column=column,
-                type_=str(dtype),
-                frame_types={"$PARAMETER": FRAME_TYPES_PARAMETER},
-                meta=_meta("column_types", "every contract column of its contract type"),
-            )
-        )
-    return out
 
 
 def _ranges_and_domains(gx, apr: str, credit_limit: str) -> list:
