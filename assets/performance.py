@@ -8,27 +8,24 @@ import polars as pl
 from assets.metadata import markdown_table, pct, usd
 from assets.stage import Step, vehicle_asset
 from checks.vehicle import pool_rollforward_outcome
-from funding.performance.analytics import (
-    VINTAGE_COLUMNS,
-    roll_rates,
-    stratifications,
-    trends,
-    vintage_curves,
-)
+from funding.performance.analytics import roll_rates, stratifications, trends
 from funding.performance.pool import (
     delinquency_table,
     performance_row,
     pool_measures,
     pool_rollforward,
 )
+from funding.performance.vintages import VINTAGE_COLUMNS, VintageBasis
 from funding.storage.tables import (
     DELINQUENCY,
+    ORIGINATION_LIMITS,
     POOL_PERFORMANCE,
     POOL_ROLLFORWARD,
     ROLL_RATES,
     SNAPSHOT,
     STRATIFICATIONS,
     TRENDS,
+    VINTAGE_CONTRIBUTIONS,
     VINTAGE_CURVES,
 )
 from funding.vehicle_config import PORTFOLIO, VehicleConfig
@@ -84,8 +81,15 @@ def build_performance_assets(config: VehicleConfig, partitions_def) -> list[dg.A
         config,
         "analytics",
         partitions_def=partitions_def,
-        reads=[SNAPSHOT, POOL_PERFORMANCE],
-        writes=[STRATIFICATIONS, VINTAGE_CURVES, TRENDS, ROLL_RATES],
+        reads=[SNAPSHOT, POOL_PERFORMANCE, VINTAGE_CONTRIBUTIONS, ORIGINATION_LIMITS],
+        writes=[
+            STRATIFICATIONS,
+            VINTAGE_CURVES,
+            TRENDS,
+            ROLL_RATES,
+            VINTAGE_CONTRIBUTIONS,
+            ORIGINATION_LIMITS,
+        ],
         kinds={"polars"},
         description=f"Stratifications, vintage curves, roll rates and 13-month trends of {config.name}.",
     )
@@ -93,9 +97,8 @@ def build_performance_assets(config: VehicleConfig, partitions_def) -> list[dg.A
         snapshots = [s for _, s in step.tables.history(SNAPSHOT, 2)]
         current, previous = snapshots[-1], (snapshots[0] if len(snapshots) == 2 else None)
         strat = stratifications(current, members)
-        # Vintage curves need every period, but only a few columns of each.
-        history = step.tables.history(SNAPSHOT, ALL_PERIODS, columns=VINTAGE_COLUMNS)
-        vintages = vintage_curves([s for _, s in history], members)
+        basis = _vintage_basis(step, current, members)
+        vintages = basis.curves()
         performance = step.tables.history(POOL_PERFORMANCE, TREND_PERIODS)
         trend = trends(
             pl.concat([f for _, f in performance], how="diagonal_relaxed"), TREND_PERIODS
@@ -103,6 +106,8 @@ def build_performance_assets(config: VehicleConfig, partitions_def) -> list[dg.A
         step.tables.write(STRATIFICATIONS, strat)
         step.tables.write(VINTAGE_CURVES, vintages)
         step.tables.write(TRENDS, trend)
+        step.tables.write(VINTAGE_CONTRIBUTIONS, basis.contributions)
+        step.tables.write(ORIGINATION_LIMITS, basis.origination_limits)
         if previous is not None:
             step.tables.write(ROLL_RATES, roll_rates(previous, current, members))
         return dg.MaterializeResult(
@@ -116,3 +121,17 @@ def build_performance_assets(config: VehicleConfig, partitions_def) -> list[dg.A
         )
 
     return [pool_performance, analytics]
+
+
+def _vintage_basis(step: Step, current: pl.DataFrame, members: str | None) -> VintageBasis:
+    """The previous period's basis plus this period's snapshot; at an
+    entity's first analytics (or when the previous period's basis is
+    missing), every snapshot of the consecutive periods up to this one, a
+    few columns of each."""
+    previous = step.period.previous()
+    contributions = step.tables.read_optional(VINTAGE_CONTRIBUTIONS, previous)
+    limits = step.tables.read_optional(ORIGINATION_LIMITS, previous)
+    if contributions is not None and limits is not None and step.tables.exists(SNAPSHOT, previous):
+        return VintageBasis(contributions, limits).extended(current, members)
+    history = step.tables.history(SNAPSHOT, ALL_PERIODS, columns=VINTAGE_COLUMNS)
+    return VintageBasis.of([s for _, s in history], members)

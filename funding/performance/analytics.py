@@ -1,8 +1,9 @@
 """Portfolio analytics investors expect (metrics.md, "Curves and tables").
 
-Stratifications, vintage (static pool) curves, roll rates and trends, per
-vehicle (`vehicle_id`) or for the whole portfolio (`None`). All of it is
-Polars over snapshot frames: no Python loop touches an account row.
+Stratifications, roll rates and trends (the vintage curves are
+`funding.performance.vintages`), per vehicle (`vehicle_id`) or for the whole
+portfolio (`None`). All of it is Polars over snapshot frames: no Python loop
+touches an account row.
 
 Representation (same rules as `funding.pool`):
 
@@ -245,192 +246,6 @@ def stratifications(snapshot: pl.DataFrame, vehicle_id: str | None) -> pl.DataFr
     return with_shares(table, "balance_cents", "pct_balance", ["dimension"])
 
 
-# ------------------------------------------------------------------ vintage curves
-
-
-def _month_index(day: pl.Expr) -> pl.Expr:
-    return day.dt.year().cast(pl.Int64) * 12 + day.dt.month().cast(pl.Int64) - 1
-
-
-def _as_one_frame(snapshots: pl.DataFrame | Sequence[pl.DataFrame]) -> pl.DataFrame:
-    if isinstance(snapshots, pl.DataFrame):
-        return snapshots
-    return pl.concat(list(snapshots), how="vertical_relaxed") if snapshots else pl.DataFrame()
-
-
-# The snapshot columns the curves read: a caller can load only these from
-# the lake (a year of a large book is many account-periods).
-VINTAGE_COLUMNS: tuple[str, ...] = (
-    "period_end",
-    "account_id",
-    "opened_on",
-    "months_on_book",
-    "credit_limit_cents",
-    "is_active",
-    "vehicle_id",
-    "delinquency_bucket",
-    "begin_principal_cents",
-    "begin_interest_cents",
-    "begin_fees_cents",
-    "total_cents",
-    "chargeoff_principal_cents",
-    "recoveries_cents",
-    "principal_collections_cents",
-    "finance_charge_collections_cents",
-)
-
-_VINTAGE_SUM_SCHEMA = {
-    "vintage": pl.String,
-    "vintage_month": pl.Int64,
-    "months_on_book": pl.Int64,
-    "account_count": pl.Int64,
-    "origination_credit_limit_cents": pl.Int64,
-    "beginning_principal_cents": pl.Int64,
-    "beginning_total_cents": pl.Int64,
-    "total_receivables_cents": pl.Int64,
-    "chargeoff_principal_cents": pl.Int64,
-    "recoveries_cents": pl.Int64,
-    "payments_cents": pl.Int64,
-    "delinquent_30_plus_cents": pl.Int64,
-    "delinquent_60_plus_cents": pl.Int64,
-}
-
-
-def _vintage_members(history: pl.DataFrame, vehicle_id: str | None) -> pl.DataFrame:
-    """Rows (account x period) that make up the vintage points.
-
-    Portfolio: every account of the vintage in every period, whatever its
-    state (a paid-down or charged-off account stays in its static pool).
-    Vehicle: the accounts in the vehicle's pool at that period (active and
-    designated at the period end), as the vehicle's investors see it.
-    The limit at origination is the credit limit in the first period the
-    account appears in the input (its opening period for accounts opened
-    after the first close).
-    """
-    frame = history.filter(pl.col("opened_on").is_not_null()).with_columns(
-        pl.col("credit_limit_cents")
-        .sort_by("period_end")
-        .first()
-        .over("account_id")
-        .alias("origination_limit_cents"),
-        pl.format("{}-Q{}", pl.col("opened_on").dt.year(), pl.col("opened_on").dt.quarter()).alias(
-            "vintage"
-        ),
-        (
-            pl.col("opened_on").dt.year().cast(pl.Int64) * 12
-            + (pl.col("opened_on").dt.quarter().cast(pl.Int64) - 1) * 3
-        ).alias("vintage_month"),
-    )
-    return frame if vehicle_id is None else pool_members(frame, vehicle_id)
-
-
-def _bucket_total(buckets: Sequence[str]) -> pl.Expr:
-    return pl.col("total_cents").filter(pl.col("delinquency_bucket").is_in(list(buckets))).sum()
-
-
-def _vintage_sums(members: pl.DataFrame) -> pl.DataFrame:
-    return members.group_by("vintage", "vintage_month", "months_on_book").agg(
-        pl.len().cast(pl.Int64).alias("account_count"),
-        pl.col("origination_limit_cents").sum().alias("origination_credit_limit_cents"),
-        pl.col("begin_principal_cents").sum().alias("beginning_principal_cents"),
-        pl.sum_horizontal(f"begin_{p}_cents" for p in ("principal", "interest", "fees"))
-        .sum()
-        .alias("beginning_total_cents"),
-        pl.col("total_cents").sum().alias("total_receivables_cents"),
-        pl.col("chargeoff_principal_cents").sum(),
-        pl.col("recoveries_cents").sum(),
-        (pl.col("principal_collections_cents") + pl.col("finance_charge_collections_cents"))
-        .sum()
-        .alias("payments_cents"),
-        _bucket_total(BUCKETS_30_PLUS).alias("delinquent_30_plus_cents"),
-        _bucket_total(BUCKETS_60_PLUS).alias("delinquent_60_plus_cents"),
-    )
-
-
-def _complete(points: pl.DataFrame, period_months: list[int]) -> pl.DataFrame:
-    """Keep the points where every origination month of the quarter is
-    observed at that age, so a point never mixes a full vintage with a part
-    of it (which would make cumulative figures jump or fall)."""
-    mob = pl.col("vintage_month") + pl.col("months_on_book")
-    observed = pl.all_horizontal((mob + k).is_in(period_months) for k in range(3))
-    return points.filter(observed)
-
-
-def vintage_curves(
-    snapshots: pl.DataFrame | Sequence[pl.DataFrame], vehicle_id: str | None
-) -> pl.DataFrame:
-    """Static pool curves per origination quarter and months on book.
-
-    `snapshots`: the snapshots of consecutive closed periods (a list of
-    per-period frames or one concatenated frame; `VINTAGE_COLUMNS` suffice).
-    A point (vintage, m)
-    aggregates each account of the vintage at its own age m (its own
-    `months_on_book`), so the three origination months of a quarter are
-    aligned by age; only points where all three months were observed at age
-    m are reported. Membership: see `_vintage_members`.
-
-    Columns: `vintage` (`YYYY-Qn`), `months_on_book`, `account_count`,
-    money in Int64 cents (`origination_credit_limit_cents`,
-    `beginning_principal_cents`, `beginning_total_cents`,
-    `total_receivables_cents`, `chargeoff_principal_cents`,
-    `recoveries_cents`, `net_chargeoffs_cents`, `payments_cents` (principal
-    + finance charge collections), `delinquent_30_plus_cents`,
-    `delinquent_60_plus_cents`, `cumulative_chargeoffs_cents`,
-    `cumulative_net_chargeoffs_cents` (running sums over the reported ages),
-    and Decimal(38, 18) fractions: `cumulative_net_chargeoff_rate` (cumulative
-    net charge-offs / origination credit limit), `net_chargeoff_rate` (the
-    month's net charge-offs x 12 / beginning principal), `delinquency_30_plus`
-    and `delinquency_60_plus` (30-59 ... 180+ and 60-89 ... 180+ receivables
-    / total receivables; charged-off accounts count in neither), and
-    `payment_rate` (payments / beginning total receivables).
-    """
-    history = _as_one_frame(snapshots)
-    if history.height == 0:
-        return _vintage_frame(pl.DataFrame(schema=_VINTAGE_SUM_SCHEMA))
-    period_months = history.select(_month_index(pl.col("period_end")).unique())
-    points = _complete(
-        _vintage_sums(_vintage_members(history, vehicle_id)), period_months.to_series().to_list()
-    )
-    return _vintage_frame(points)
-
-
-def _vintage_frame(points: pl.DataFrame) -> pl.DataFrame:
-    """Cumulative sums and the curve ratios of the aggregated points."""
-    points = points.cast(_VINTAGE_SUM_SCHEMA).sort("vintage", "months_on_book")
-    points = points.with_columns(
-        (pl.col("chargeoff_principal_cents") - pl.col("recoveries_cents")).alias(
-            "net_chargeoffs_cents"
-        )
-    ).with_columns(
-        pl.col("chargeoff_principal_cents")
-        .cum_sum()
-        .over("vintage")
-        .alias("cumulative_chargeoffs_cents"),
-        pl.col("net_chargeoffs_cents")
-        .cum_sum()
-        .over("vintage")
-        .alias("cumulative_net_chargeoffs_cents"),
-    )
-    return points.select(
-        pl.exclude("vintage_month"),
-        exact_ratio(
-            pl.col("cumulative_net_chargeoffs_cents"), pl.col("origination_credit_limit_cents")
-        ).alias("cumulative_net_chargeoff_rate"),
-        exact_ratio(
-            pl.col("net_chargeoffs_cents"), pl.col("beginning_principal_cents"), multiplier=12
-        ).alias("net_chargeoff_rate"),
-        exact_ratio(pl.col("delinquent_30_plus_cents"), pl.col("total_receivables_cents")).alias(
-            "delinquency_30_plus"
-        ),
-        exact_ratio(pl.col("delinquent_60_plus_cents"), pl.col("total_receivables_cents")).alias(
-            "delinquency_60_plus"
-        ),
-        exact_ratio(pl.col("payments_cents"), pl.col("beginning_total_cents")).alias(
-            "payment_rate"
-        ),
-    )
-
-
 # ------------------------------------------------------------------ roll rates
 
 
@@ -548,10 +363,8 @@ def trends(performance_history: pl.DataFrame, periods: int = 13) -> pl.DataFrame
 
 __all__ = [
     "DIMENSIONS",
-    "VINTAGE_COLUMNS",
     "exact_ratio",
     "roll_rates",
     "stratifications",
     "trends",
-    "vintage_curves",
 ]

@@ -3,7 +3,8 @@ it and how it is stored. The data flow of one period, in stage order:
 
     receivables_snapshot      receivables_snapshot, snapshot_window (shared)
     pool_performance          pool_performance, pool_rollforward, delinquency
-    analytics                 stratifications, vintage_curves, trends, roll_rates
+    analytics                 stratifications, vintage_curves, trends, roll_rates,
+                              vintage_contributions, origination_limits
     eligibility               eligibility
     borrowing_base            borrowing_base_lines, borrowing_base_allocation
     waterfall                 waterfall_statement, trigger_tests, waterfall_opening, waterfall_state,
@@ -40,6 +41,9 @@ STRATIFICATIONS = Table("stratifications", "analytics", FRAME)
 VINTAGE_CURVES = Table("vintage_curves", "analytics", FRAME)
 TRENDS = Table("trends", "analytics", FRAME)
 ROLL_RATES = Table("roll_rates", "analytics", FRAME)
+# What the next period's vintage curves start from (funding.performance.vintages.VintageBasis).
+VINTAGE_CONTRIBUTIONS = Table("vintage_contributions", "analytics", FRAME)
+ORIGINATION_LIMITS = Table("origination_limits", "analytics", FRAME)
 
 ELIGIBILITY = Table("eligibility", "eligibility", FRAME)
 BORROWING_BASE_LINES = Table("borrowing_base_lines", "borrowing_base", FRAME)

@@ -15,12 +15,10 @@ from funding.ledger.extract import extract_snapshot
 from funding.ledger.snapshot import DPD_BUCKETS
 from funding.performance.analytics import (
     DIMENSIONS,
-    VINTAGE_COLUMNS,
     exact_ratio,
     roll_rates,
     stratifications,
     trends,
-    vintage_curves,
 )
 from funding.performance.pool import (
     HEADLINE_RATIOS,
@@ -29,6 +27,7 @@ from funding.performance.pool import (
     pool_measures,
 )
 from funding.performance.ratios import POOL_MEASURE_NAMES
+from funding.performance.vintages import VINTAGE_COLUMNS, vintage_curves
 from tests.support.snapshot_rows import snapshot_frame
 
 VEHICLES = (None, "wh1", "trust1")
