@@ -92,16 +92,26 @@ def running_daemon(env: Mapping[str, str], logs: Path) -> Iterator[subprocess.Po
         yield p
 
 
-def screenshot(url: str, path: Path, *, wait_ms: int = 8000) -> str:
-    """Headless Chromium's screenshot of `url` into `path`, and the page's DOM."""
-    common = [
-        "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-        f"--virtual-time-budget={wait_ms}", "--window-size=1600,1000",
-    ]  # fmt: skip
-    subprocess.run(
-        [*common, f"--screenshot={path}", url], check=True, capture_output=True, timeout=120
-    )
-    dom = subprocess.run(
-        [*common, "--dump-dom", url], check=True, capture_output=True, text=True, timeout=120
-    )
-    return dom.stdout
+def screenshot(
+    url: str, path: Path, *, expect: tuple[str, ...] = (), wait_ms: int = 8000, attempts: int = 3
+) -> str:
+    """Headless Chromium's screenshot of `url` into `path`, and the page's DOM.
+
+    The page draws from the webserver's GraphQL answers, which a busy machine
+    can delay past Chromium's time budget: until the DOM holds every `expect`
+    text, it tries again with twice the budget."""
+    for _ in range(attempts):
+        common = [
+            "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+            f"--virtual-time-budget={wait_ms}", "--window-size=1600,1000",
+        ]  # fmt: skip
+        subprocess.run(
+            [*common, f"--screenshot={path}", url], check=True, capture_output=True, timeout=120
+        )
+        dom = subprocess.run(
+            [*common, "--dump-dom", url], check=True, capture_output=True, text=True, timeout=120
+        ).stdout
+        if all(text in dom for text in expect):
+            break
+        wait_ms *= 2
+    return dom
