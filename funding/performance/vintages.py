@@ -114,6 +114,7 @@ class VintageBasis:
             opened.unique("account_id", keep="first", maintain_order=True)
             .join(self.origination_limits, on="account_id", how="anti")
             .select("account_id", pl.col("credit_limit_cents").alias("origination_limit_cents"))
+            .sort("account_id")  # rows in a fixed order: a rerun writes the same bytes
         )
         limits = pl.concat([self.origination_limits, first_seen.cast(LIMITS_SCHEMA)])
         members = opened.join(limits, on="account_id", how="left").with_columns(
@@ -129,9 +130,9 @@ class VintageBasis:
             members = pool_members(members, vehicle_id)
         period_month = _month_index(snapshot["period_end"][0])
         observed = pl.DataFrame({"vintage": [None]}, schema={"vintage": pl.String})
-        contribution = pl.concat([_point_sums(members), observed], how="diagonal_relaxed").select(
-            pl.lit(period_month, pl.Int64).alias("period_month"), *_POINT_SCHEMA
-        )
+        contribution = pl.concat(
+            [_point_sums(members).sort(_POINT_KEYS), observed], how="diagonal_relaxed"
+        ).select(pl.lit(period_month, pl.Int64).alias("period_month"), *_POINT_SCHEMA)
         contributions = pl.concat([self.contributions, contribution.cast(CONTRIBUTION_SCHEMA)])
         return VintageBasis(contributions, limits)
 

@@ -10,6 +10,7 @@ nothing new."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import dagster as dg
 import polars as pl
@@ -121,14 +122,36 @@ def test_waterfall_without_its_previous_period_names_it(tmp_path, pipeline):
     root, settings, _, _ = pipeline
     fresh = settings_for(tmp_path, settings.ledger_url)
     # The extraction of 2025-04 needs 2025-03's snapshot; provide the lake up to the snapshot only.
-    import shutil
-
     shutil.copytree(
         root / "lake" / "receivables_snapshot", tmp_path / "lake" / "receivables_snapshot"
     )
     result = run_period(fresh, "2025-05", dg.DagsterInstance.ephemeral())
     assert not result.success
     assert "state of the previous period 2025-04 is missing" in failure_text(result)
+
+
+def test_analytics_read_only_this_and_the_previous_snapshot(tmp_path, pipeline):
+    """Flat in the ledger's age: with the previous period's vintage basis in
+    the lake, a period's analytics read its own snapshot and the previous
+    one (roll rates). The older snapshots deleted, they write the same
+    tables, vintage curves included."""
+    root, settings, _, _ = pipeline
+    lake = tmp_path / "lake"
+    shutil.copytree(root / "lake", lake)
+    for key in PERIODS[:-2]:
+        (lake / "receivables_snapshot" / f"{key}.parquet").unlink()
+    entities = ("portfolio", "wh1", "trust1")
+    result = run_period(
+        settings_for(tmp_path, settings.ledger_url),
+        PERIODS[-1],
+        dg.DagsterInstance.ephemeral(),
+        assets=[f"{e}/analytics" for e in entities],
+    )
+    assert result.success, failure_text(result)
+    for entity in entities:
+        for table in ("vintage_curves", "vintage_contributions", "origination_limits"):
+            name = f"{entity}/{table}/{PERIODS[-1]}.parquet"
+            assert (lake / name).read_bytes() == (root / "lake" / name).read_bytes(), name
 
 
 def test_each_vehicle_and_period_has_a_published_package(pipeline):
