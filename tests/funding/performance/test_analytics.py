@@ -11,7 +11,7 @@ import pytest
 
 from funding.demo import SeedConfig, seed_ledger
 from funding.ledger.database import read_ledger
-from funding.ledger.extract import extract_snapshot
+from funding.ledger.extract import extract_periods
 from funding.ledger.snapshot import DPD_BUCKETS
 from funding.performance.analytics import (
     DIMENSIONS,
@@ -39,13 +39,8 @@ def snapshots(tmp_path_factory) -> list[pl.DataFrame]:
     """Every closed period's snapshot of a small synthetic ledger."""
     url = f"sqlite:///{tmp_path_factory.mktemp('ledger') / 'ledger.sqlite'}"
     seed_ledger(url, SeedConfig(accounts=1_500, months=10, seed=11))
-    frames: list[pl.DataFrame] = []
     with read_ledger(url) as session:
-        prev = None
-        for close in session.period_closes():
-            frames.append(extract_snapshot(session, close, prev, frames[-1] if frames else None))
-            prev = close
-    return frames
+        return [snapshot for _, snapshot in extract_periods(session)]
 
 
 # ------------------------------------------------------------------ stratifications

@@ -18,7 +18,7 @@ import pytest
 
 from funding.demo import SeedConfig, seed_ledger
 from funding.ledger.database import read_ledger
-from funding.ledger.extract import extract_snapshot
+from funding.ledger.extract import extract_periods
 from funding.performance.vintages import VINTAGE_COLUMNS, VintageBasis, vintage_curves
 
 BUCKETS_30_PLUS = ["30_59", "60_89", "90_119", "120_149", "150_179", "180_plus"]
@@ -65,11 +65,8 @@ def whole_history_curves(snapshots: list[pl.DataFrame], vehicle: str | None) -> 
 def snapshots(tmp_path_factory) -> list[pl.DataFrame]:
     url = f"sqlite:///{tmp_path_factory.mktemp('ledger') / 'ledger.sqlite'}"
     seed_ledger(url, SeedConfig(accounts=800, months=8, seed=5))
-    frames: list[pl.DataFrame] = []
     with read_ledger(url) as session:
-        for close in session.period_closes():
-            frames.append(extract_snapshot(session, close, None, frames[-1] if frames else None))
-    return [f.select(VINTAGE_COLUMNS) for f in frames]
+        return [snapshot.select(VINTAGE_COLUMNS) for _, snapshot in extract_periods(session)]
 
 
 def through_parquet(frame: pl.DataFrame) -> pl.DataFrame:
