@@ -7,12 +7,6 @@ cannot tear the extraction. Results arrive as typed Polars frames; PostgreSQL
 results stream through `COPY ... TO STDOUT` (several times faster than row
 fetching at a million accounts).
 
-Reads that do not depend on each other can run side by side
-(`LedgerSession.side_reads`): on PostgreSQL on a second connection that
-imports the session's snapshot (`pg_export_snapshot`, as pg_dump's parallel
-workers do), so both see the same ledger and the server works on two
-queries at once; on SQLite one after the other.
-
 Faults: connecting is retried with backoff while the server is unreachable
 (a restart, a failover); a connection lost inside a session cannot be
 resumed without losing the snapshot, so it surfaces as `LedgerUnavailable`
@@ -28,10 +22,8 @@ on SQLite), and on PostgreSQL the extraction needs nothing beyond SELECT
 from __future__ import annotations
 
 import io
-import re
 import time
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
@@ -78,40 +70,9 @@ def redact(url: str) -> str:
 class LedgerSession:
     """Queries inside one read-only, consistent transaction."""
 
-    def __init__(
-        self,
-        dbapi_connection: Any,
-        dialect: str,
-        side_connection: Callable[[str], Any] | None = None,
-    ):
+    def __init__(self, dbapi_connection: Any, dialect: str):
         self._conn = dbapi_connection
         self.dialect = dialect
-        # PostgreSQL: opens a connection whose transaction imports a snapshot.
-        self._side_connection = side_connection
-
-    @contextmanager
-    def side_reads(self) -> Iterator[SideReads]:
-        """Reads to run while this session runs its own (see the module
-        docstring); their results are futures, ready when the block ends."""
-        if self._side_connection is None:
-            yield SideReads(self, None)
-            return
-        with self._conn.cursor() as cur:
-            snapshot = cur.execute("SELECT pg_export_snapshot()").fetchone()[0]
-        proxy = self._side_connection(snapshot)
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger side reads")
-        finished = False
-        try:
-            yield SideReads(LedgerSession(proxy.driver_connection, self.dialect), pool)
-            finished = True
-        finally:
-            # Every read submitted completes; after an error, those not started are dropped.
-            pool.shutdown(wait=True, cancel_futures=not finished)
-            try:
-                if not proxy.driver_connection.broken:
-                    proxy.driver_connection.rollback()
-            finally:
-                proxy.close()
 
     def _bind(self, params: Mapping[str, Any]) -> dict[str, Any]:
         if self.dialect == "postgresql":
@@ -209,35 +170,6 @@ class LedgerSession:
         return closes
 
 
-class SideReads:
-    """Queries submitted to run beside the session's own, in submission order."""
-
-    def __init__(self, session: LedgerSession, pool: ThreadPoolExecutor | None):
-        self._session = session
-        self._pool = pool
-
-    def frame(
-        self, sql_name: str, schema: Mapping[str, pl.DataType], **params: Any
-    ) -> Future[pl.DataFrame]:
-        """`LedgerSession.frame`, as a future."""
-        if self._pool is not None:
-            return self._pool.submit(self._run, sql_name, schema, params)
-        done: Future[pl.DataFrame] = Future()
-        try:
-            done.set_result(self._session.frame(sql_name, schema, **params))
-        except Exception as exc:
-            done.set_exception(exc)
-        return done
-
-    def _run(self, sql_name: str, schema: Mapping[str, pl.DataType], params: dict) -> pl.DataFrame:
-        try:
-            return self._session.frame(sql_name, schema, **params)
-        except Exception as exc:
-            if _connection_lost(exc, "postgresql") and self._session._conn.broken:
-                raise LedgerUnavailable(f"lost the side connection to the ledger: {exc}") from exc
-            raise
-
-
 @contextmanager
 def _decoding(sql_name: str) -> Iterator[None]:
     """SQLite stores whatever bytes it is given as text; text that is not
@@ -270,25 +202,6 @@ def _connection_lost(exc: BaseException, dialect: str) -> bool:
     import psycopg
 
     return isinstance(exc, psycopg.OperationalError | sa.exc.OperationalError)
-
-
-SNAPSHOT_ID = re.compile(r"^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$")
-
-
-def _read_only_snapshot(driver: Any, snapshot: str | None = None) -> None:
-    """Start a read-only REPEATABLE READ transaction on a PostgreSQL
-    connection, on an exported `snapshot` when given."""
-    import psycopg
-
-    driver.rollback()
-    driver.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-    driver.read_only = True  # every transaction: SET TRANSACTION READ ONLY
-    if snapshot is not None:
-        if not SNAPSHOT_ID.match(snapshot):  # a statement that takes no parameters
-            raise LedgerError(f"not a snapshot id: {snapshot!r}")
-        driver.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # the transaction's first
-    # JIT compilation costs more than it saves on these queries.
-    driver.execute("SET jit = off")
 
 
 def _connect(engine: sa.Engine, url: str, attempts: int, first_wait: float) -> Any:
@@ -330,19 +243,19 @@ def read_ledger(
     driver = proxy.driver_connection
     lost = False
     try:
-        side_connection = None
         if dialect == "postgresql":
-            _read_only_snapshot(driver)
+            import psycopg
 
-            def side_connection(snapshot: str) -> Any:
-                side = _connect(engine, url, attempts, first_wait)
-                _read_only_snapshot(side.driver_connection, snapshot)
-                return side
+            driver.rollback()
+            driver.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            driver.read_only = True  # every transaction: SET TRANSACTION READ ONLY
+            # JIT compilation costs more than it saves on these queries.
+            driver.execute("SET jit = off")
         else:
             driver.isolation_level = None  # we issue BEGIN ourselves
             driver.execute("PRAGMA query_only = ON")
             driver.execute("BEGIN")
-        yield LedgerSession(driver, dialect, side_connection)
+        yield LedgerSession(driver, dialect)
     except Exception as exc:
         if _connection_lost(exc, dialect) and getattr(driver, "broken", False):
             lost = True

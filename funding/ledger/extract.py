@@ -73,32 +73,23 @@ def extract_period(
             f"extract it before {close.period_end:%Y-%m} (balances carry forward)"
         )
     window = Window(close, prev)
-    # The account-level reads run beside the window's (PostgreSQL: a second
-    # connection on the same snapshot), so the server reads both at once.
-    with session.side_reads() as side:
-        accounts = side.frame("extract_accounts.sql", ACCOUNTS_SCHEMA, period_end=close.period_end)
-        flags = side.frame("extract_flags.sql", FLAGS_SCHEMA, period_end=close.period_end)
-        vehicles_now = side.frame(
-            "extract_designations.sql", DESIGNATIONS_SCHEMA, as_of=close.period_end
-        )
-        vehicles_before = (
-            side.frame("extract_designations.sql", DESIGNATIONS_SCHEMA, as_of=prev.period_end)
-            if prev
-            else None
-        )
-        # The window is a small slice of a large table: find its lines through the
-        # postings key (a nested loop over the index), never by hashing every posting.
-        with session.planner(enable_seqscan="off", enable_hashjoin="off", enable_mergejoin="off"):
-            lines = session.frame("window_postings.sql", LINES_SCHEMA, **window.params())
-        flows = account_flows(lines)
+    # The window is a small slice of a large table: find its lines through the
+    # postings key (a nested loop over the index), never by hashing every posting.
+    with session.planner(enable_seqscan="off", enable_hashjoin="off", enable_mergejoin="off"):
+        lines = session.frame("window_postings.sql", LINES_SCHEMA, **window.params())
+    accounts = session.frame("extract_accounts.sql", ACCOUNTS_SCHEMA, period_end=close.period_end)
+    flows = account_flows(lines)
+    flags = session.frame("extract_flags.sql", FLAGS_SCHEMA, period_end=close.period_end)
+    vehicles_now = session.frame(
+        "extract_designations.sql", DESIGNATIONS_SCHEMA, as_of=close.period_end
+    )
+    vehicles_before = (
+        session.frame("extract_designations.sql", DESIGNATIONS_SCHEMA, as_of=prev.period_end)
+        if prev
+        else pl.DataFrame(schema=DESIGNATIONS_SCHEMA)
+    )
     snapshot = assemble_snapshot(
-        close.period_end,
-        accounts.result(),
-        flows,
-        flags.result(),
-        vehicles_now.result(),
-        vehicles_before.result() if vehicles_before else pl.DataFrame(schema=DESIGNATIONS_SCHEMA),
-        prev_snapshot,
+        close.period_end, accounts, flows, flags, vehicles_now, vehicles_before, prev_snapshot
     )
     return Extraction(snapshot, window, window_lines(lines))
 
