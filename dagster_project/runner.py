@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -36,9 +36,9 @@ from funding.ledger.restatements import (
     parse_cutoff,
 )
 from funding.period import Period
-from funding.storage.lake import SHARED
+from funding.storage.lake import SHARED, Lake
 from funding.storage.tables import PACKAGE, SNAPSHOT, SNAPSHOT_WINDOW
-from funding.vehicle_config import load_vehicles
+from funding.vehicle_config import VehicleConfig, load_vehicles
 
 # The full event log is in the instance (and the UI); the console shows problems only.
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -111,12 +111,13 @@ def failure_report(result) -> list[str]:
     return lines
 
 
-def package_outcomes(settings: Settings, period: Period, result) -> dict[str, str]:
+def package_outcomes(
+    vehicles: Mapping[str, VehicleConfig], lake: Lake, period: Period, result
+) -> dict[str, str]:
     """What each vehicle's package did in the run (from its lake record)."""
-    lake = resources(settings)["lake"].lake
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     outcomes = {}
-    for vehicle, config in load_vehicles(settings.vehicles_dir).items():
+    for vehicle, config in vehicles.items():
         if not config.reports(period):
             outcomes[vehicle] = f"no package: reports from {config.first_period}"
             continue
@@ -227,12 +228,11 @@ def select_periods(settings: Settings, first: str | None, through: str | None) -
 
 
 def warn_of_republication(
-    settings: Settings, lake, periods: list[Period], say: Callable[[str], None]
+    vehicles: Collection[str], lake: Lake, periods: list[Period], say: Callable[[str], None]
 ) -> None:
     """Say before anything runs, and so before any message is sent, when
     several periods to run already have published packages: each one whose
     data changed becomes a new version its investors are told about."""
-    vehicles = load_vehicles(settings.vehicles_dir)
     published = [p for p in periods if any(lake.exists(PACKAGE, v, p) for v in vehicles)]
     if len(published) > 1:
         say(
@@ -270,7 +270,9 @@ def run_periods(
     progress = Progress(len(todo))
     reports = []
     lake = resources(settings)["lake"].lake
-    warn_of_republication(settings, lake, todo, say)
+    # Read once for the whole run: the reports of every period name the same vehicles.
+    vehicles = load_vehicles(settings.vehicles_dir)
+    warn_of_republication(vehicles, lake, todo, say)
     for period in todo:
         run_id = str(uuid.uuid4())
         run_tags = {**(tags or {})}
@@ -302,7 +304,7 @@ def run_periods(
             cutoff=window.get("cutoff", ""),
         )
         if result.success:
-            report.packages = package_outcomes(settings, period, result)
+            report.packages = package_outcomes(vehicles, lake, period, result)
         else:
             report.failures = failure_report(result)
             bound = resources(settings)

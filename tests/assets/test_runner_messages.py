@@ -8,18 +8,16 @@ from funding.period import Period
 from funding.storage.lake import Lake
 from funding.storage.objects import store_for
 from funding.storage.tables import PACKAGE
-from tests.support.dagster_helpers import settings_for
 
 PERIODS = [Period(2025, 2), Period(2025, 3), Period(2025, 4)]
 
 
 def _said(tmp_path, published: list[Period]) -> list[str]:
-    settings = settings_for(tmp_path, "sqlite:///unused.sqlite")
     lake = Lake(store_for(tmp_path / "lake"))
     for period in published:
         lake.write(PACKAGE, "wh1", period, {"version": 1, "published": True})
     said: list[str] = []
-    warn_of_republication(settings, lake, PERIODS, said.append)
+    warn_of_republication(["wh1", "trust1"], lake, PERIODS, said.append)
     return said
 
 
