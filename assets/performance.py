@@ -97,7 +97,7 @@ def build_performance_assets(config: VehicleConfig, partitions_def) -> list[dg.A
         snapshots = [s for _, s in step.tables.history(SNAPSHOT, 2)]
         current, previous = snapshots[-1], (snapshots[0] if len(snapshots) == 2 else None)
         strat = stratifications(current, members)
-        basis = _vintage_basis(step, current, members)
+        basis = _vintage_basis(step, current, previous is not None, members)
         vintages = basis.curves()
         performance = step.tables.history(POOL_PERFORMANCE, TREND_PERIODS)
         trend = trends(
@@ -123,15 +123,18 @@ def build_performance_assets(config: VehicleConfig, partitions_def) -> list[dg.A
     return [pool_performance, analytics]
 
 
-def _vintage_basis(step: Step, current: pl.DataFrame, members: str | None) -> VintageBasis:
-    """The previous period's basis plus this period's snapshot; at an
-    entity's first analytics (or when the previous period's basis is
-    missing), every snapshot of the consecutive periods up to this one, a
-    few columns of each."""
+def _vintage_basis(
+    step: Step, current: pl.DataFrame, chained: bool, members: str | None
+) -> VintageBasis:
+    """The previous period's basis plus this period's snapshot (`chained`:
+    the previous period's snapshot is in the lake, so its basis continues
+    the same run of consecutive periods); at an entity's first analytics (or
+    when the previous period's basis is missing), every snapshot of the
+    consecutive periods up to this one, a few columns of each."""
     previous = step.period.previous()
     contributions = step.tables.read_optional(VINTAGE_CONTRIBUTIONS, previous)
     limits = step.tables.read_optional(ORIGINATION_LIMITS, previous)
-    if contributions is not None and limits is not None and step.tables.exists(SNAPSHOT, previous):
+    if chained and contributions is not None and limits is not None:
         return VintageBasis(contributions, limits).extended(current, members)
     history = step.tables.history(SNAPSHOT, ALL_PERIODS, columns=VINTAGE_COLUMNS)
     return VintageBasis.of([s for _, s in history], members)
